@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// KCSH_LEAN=1 leaves out the sandbox server and its dependencies (Hummingbird,
+// GRDB). The AddressSanitizer pass of scripts/test uses it, so the bridge and the
+// shell are checked without rebuilding a web stack under ASan.
+let lean = ProcessInfo.processInfo.environment["KCSH_LEAN"] == "1"
+
+var package = Package(
+  name: "kcsh",
+  products: [
+    .executable(name: "kcsh", targets: ["kcsh"])
+  ],
+  dependencies: [],
+  targets: [
+    .systemLibrary(
+      name: "CLua", pkgConfig: "lua5.4",
+      providers: [.apt(["liblua5.4-dev"]), .brew(["lua"])]),
+    .systemLibrary(
+      name: "CEdit", pkgConfig: "libedit",
+      providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+    .target(name: "LuaShim", dependencies: ["CLua"]),
+    .target(name: "LuaKit", dependencies: ["LuaShim", "CLua"]),
+    .target(name: "Shell", dependencies: ["LuaKit", "LuaShim", "CLua", "CEdit"]),
+    .executableTarget(name: "kcsh", dependencies: ["Shell"]),
+    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LuaShim", "CLua"]),
+  ]
+)
+
+if !lean {
+  package.products.append(.executable(name: "kcsh-sandbox", targets: ["kcsh-sandbox"]))
+  package.dependencies += [
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+  ]
+  package.targets += [
+    .target(
+      name: "KeycardSandbox",
+      dependencies: [
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]),
+    .executableTarget(name: "kcsh-sandbox", dependencies: ["KeycardSandbox"]),
+    .testTarget(name: "KeycardSandboxTests", dependencies: ["KeycardSandbox"]),
+  ]
+}

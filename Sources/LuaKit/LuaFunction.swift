@@ -1,0 +1,146 @@
+import CLua
+import LuaShim
+
+/// A Swift function callable from Lua. It reads its arguments from the state
+/// (indices 1...top), pushes its results and says how many; or it throws,
+/// and the error is raised in Lua once the Swift frames have returned.
+public typealias LuaFunction = (LuaState) throws -> LuaResult
+
+/// Runs when a coroutine that a Swift function yielded is resumed: the values
+/// passed to `coroutine.resume` are at `base + 1 ... top`.
+public typealias LuaContinuation = (LuaState, _ base: Int32) throws -> LuaResult
+
+/// What a Swift function asks of Lua when it returns.
+public enum LuaResult {
+  /// Return the top `n` values.
+  case results(Int32)
+  /// Yield the top `n` values; `coroutine.resume`'s arguments become the
+  /// function's results.
+  case yield(Int32)
+  /// Yield the top `n` values; on resume, `then` runs and its result counts.
+  case yieldThen(Int32, LuaContinuation)
+}
+
+final class FunctionBox {
+  let body: LuaFunction
+  init(_ body: @escaping LuaFunction) { self.body = body }
+}
+
+final class ContinuationBox {
+  let body: LuaContinuation
+  init(_ body: @escaping LuaContinuation) { self.body = body }
+}
+
+final class ObjectBox {
+  let object: AnyObject
+  init(_ object: AnyObject) { self.object = object }
+}
+
+extension LuaState {
+  /// Pushes `body` as a Lua function.
+  public func push(function body: @escaping LuaFunction) {
+    kcsh_push_swift_function(L, Unmanaged.passRetained(FunctionBox(body)).toOpaque())
+  }
+
+  /// Registers `body` as the global `name`.
+  public func register(_ name: String, _ body: @escaping LuaFunction) {
+    push(function: body)
+    setGlobal(name)
+  }
+
+  /// Pushes `object` as a full userdata with the metatable `metatable`, which
+  /// `setup` fills the first time (with the metatable on top of the stack).
+  /// The userdata keeps the object alive until Lua collects it.
+  public func push(object: AnyObject, metatable: String, setup: (LuaState) -> Void = { _ in }) {
+    if kcsh_newmetatable(L, metatable) != 0 { setup(self) }
+    pop()
+    kcsh_push_swift_object(L, Unmanaged.passRetained(ObjectBox(object)).toOpaque(), metatable)
+  }
+
+  /// The Swift object of a userdata pushed by `push(object:metatable:)` with
+  /// that metatable, or nil.
+  public func object<T: AnyObject>(at index: Int32, metatable: String, as: T.Type = T.self) -> T? {
+    guard let p = kcsh_to_swift_object(L, index, metatable) else { return nil }
+    return Unmanaged<ObjectBox>.fromOpaque(p).takeUnretainedValue().object as? T
+  }
+
+  // MARK: Argument checks that throw instead of raising
+
+  public func checkInteger(_ arg: Int32) throws -> Int64 {
+    if let i = integer(at: arg) { return i }
+    if type(at: arg) == .number { throw LuaArgumentError(arg, "number has no integer representation") }
+    throw typeError(arg, expected: "number")
+  }
+
+  public func checkNumber(_ arg: Int32) throws -> Double {
+    if let d = number(at: arg) { return d }
+    throw typeError(arg, expected: "number")
+  }
+
+  public func checkString(_ arg: Int32) throws -> String {
+    if let s = string(at: arg) { return s }
+    if type(at: arg) == .number, let s = try? toString(at: arg) { return s }
+    throw typeError(arg, expected: "string")
+  }
+
+  public func checkTable(_ arg: Int32) throws {
+    if type(at: arg) != .table { throw typeError(arg, expected: "table") }
+  }
+
+  public func typeError(_ arg: Int32, expected: String) -> LuaArgumentError {
+    LuaArgumentError(arg, "\(expected) expected, got \(type(at: arg) == .none ? "no value" : typeName(at: arg))")
+  }
+}
+
+// MARK: The Swift side of the C trampolines
+
+/// Runs a Swift function body and turns its outcome into a trampoline status.
+private func perform(_ state: LuaState, _ body: () throws -> LuaResult) -> Int32 {
+  do {
+    switch try body() {
+    case .results(let n):
+      return n
+    case .yield(let n):
+      kcsh_set_yield_count(n)
+      return Int32(KCSH_YIELD)
+    case .yieldThen(let n, let k):
+      state.ensureStack(1)
+      kcsh_push_continuation(state.L, Unmanaged.passRetained(ContinuationBox(k)).toOpaque())
+      state.insert(at: -(n + 1))
+      kcsh_set_yield_count(n)
+      return Int32(KCSH_YIELD_K)
+    }
+  } catch let error as LuaArgumentError {
+    state.ensureStack(1)
+    state.push(error.message)
+    kcsh_set_argerror_index(error.argument)
+    return Int32(KCSH_ARGERROR)
+  } catch let error as LuaError {
+    state.ensureStack(1)
+    if let value = error.value, !value.isNil { state.push(value) } else { state.push(error.message) }
+    return Int32(KCSH_RAISE)
+  } catch {
+    state.ensureStack(1)
+    state.push(String(describing: error))
+    return Int32(KCSH_RAISE)
+  }
+}
+
+private let dispatchFunction: kcsh_dispatch_fn = { L, box in
+  let function = Unmanaged<FunctionBox>.fromOpaque(box!).takeUnretainedValue()
+  let state = LuaState(L!)
+  return perform(state) { try function.body(state) }
+}
+
+private let resumeContinuation: kcsh_resume_fn = { L, box, base in
+  let k = Unmanaged<ContinuationBox>.fromOpaque(box!).takeUnretainedValue()
+  let state = LuaState(L!)
+  return perform(state) { try k.body(state, base) }
+}
+
+private let releaseBox: kcsh_release_fn = { box in
+  Unmanaged<AnyObject>.fromOpaque(box!).release()
+}
+
+/// Installs the trampolines' Swift callbacks; done once, before any state.
+let installBridge: Void = kcsh_install(dispatchFunction, resumeContinuation, releaseBox)

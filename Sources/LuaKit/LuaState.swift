@@ -1,0 +1,275 @@
+import CLua
+import LuaShim
+
+/// A view of one Lua thread's stack: the main state or a coroutine. It owns
+/// nothing; `LuaVM` owns the state. Every method here either cannot raise a Lua
+/// error or runs the raising part under `lua_pcall` and throws `LuaError`.
+public struct LuaState {
+  public let L: OpaquePointer
+
+  public init(_ L: OpaquePointer) { self.L = L }
+
+  /// The VM that owns this state (nil only while it is being closed).
+  public var vm: LuaVM? {
+    guard let p = kcsh_getowner(L) else { return nil }
+    return Unmanaged<LuaVM>.fromOpaque(p).takeUnretainedValue()
+  }
+
+  // MARK: Stack
+
+  public var top: Int32 {
+    get { lua_gettop(L) }
+    nonmutating set { lua_settop(L, newValue) }
+  }
+
+  public func pop(_ n: Int32 = 1) { kcsh_pop(L, n) }
+  public func absolute(_ index: Int32) -> Int32 { lua_absindex(L, index) }
+  public func type(at index: Int32) -> LuaType { LuaType(rawValue: lua_type(L, index)) ?? .none }
+  public func typeName(at index: Int32) -> String { String(cString: lua_typename(L, lua_type(L, index))) }
+  public func pushValue(at index: Int32) { lua_pushvalue(L, index) }
+  public func insert(at index: Int32) { kcsh_insert(L, index) }
+  public func remove(at index: Int32) { kcsh_remove(L, index) }
+
+  /// Makes room for `n` more values; false when the stack cannot grow.
+  @discardableResult
+  public func ensureStack(_ n: Int32) -> Bool { lua_checkstack(L, n) != 0 }
+
+  // MARK: Pushing
+
+  public func pushNil() { lua_pushnil(L) }
+  public func push(_ b: Bool) { lua_pushboolean(L, b ? 1 : 0) }
+  public func push(_ i: Int64) { lua_pushinteger(L, i) }
+  public func push(_ i: Int) { lua_pushinteger(L, Int64(i)) }
+  public func push(_ d: Double) { lua_pushnumber(L, d) }
+  public func push(_ s: String) {
+    var s = s
+    s.withUTF8 { buf in _ = lua_pushlstring(L, buf.baseAddress, buf.count) }
+  }
+  public func push(bytes: [UInt8]) { bytes.withUnsafeBytes { push(bytes: $0) } }
+  public func push(bytes: UnsafeRawBufferPointer) {
+    _ = lua_pushlstring(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+  }
+
+  /// Pushes a Swift value copy of a Lua value (tables become new tables).
+  public func push(_ value: LuaValue) {
+    ensureStack(3)
+    switch value {
+    case .nil: lua_pushnil(L)
+    case .boolean(let b): push(b)
+    case .integer(let i): push(i)
+    case .number(let d): push(d)
+    case .string(let s): push(bytes: s.bytes)
+    case .table(let t):
+      lua_createtable(L, Int32(clamping: t.array.count), Int32(clamping: t.hash.count))
+      for (i, v) in t.array.enumerated() {
+        push(v)
+        lua_rawseti(L, -2, Int64(i + 1))
+      }
+      for (k, v) in t.hash where !k.isNil && !v.isNil {
+        if case .number(let d) = k, d.isNaN { continue }
+        push(k)
+        push(v)
+        lua_rawset(L, -3)
+      }
+    case .reference(let r):
+      lua_rawgeti(L, kcsh_registryindex(), Int64(r.ref))
+    }
+  }
+
+  public func newTable(array: Int32 = 0, hash: Int32 = 0) { lua_createtable(L, array, hash) }
+
+  // MARK: Reading
+
+  public func boolean(at index: Int32) -> Bool { lua_toboolean(L, index) != 0 }
+
+  /// The integer at `index`, or nil when it is not a number with an exact
+  /// integer value (strings are not converted).
+  public func integer(at index: Int32) -> Int64? {
+    guard lua_type(L, index) == LUA_TNUMBER else { return nil }
+    var ok: Int32 = 0
+    let i = kcsh_tointeger(L, index, &ok)
+    return ok != 0 ? i : nil
+  }
+
+  /// The number at `index` (strings are not converted).
+  public func number(at index: Int32) -> Double? {
+    lua_type(L, index) == LUA_TNUMBER ? lua_tonumberx(L, index, nil) : nil
+  }
+
+  /// The string at `index` as text (bytes decoded as UTF-8); nil unless it is
+  /// a string (numbers are not converted, so the stack is not changed).
+  public func string(at index: Int32) -> String? {
+    withBytes(at: index) { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// The string at `index` as bytes.
+  public func bytes(at index: Int32) -> [UInt8]? { withBytes(at: index) { Array($0) } }
+
+  /// Calls `body` with the bytes of the string at `index`, without copying.
+  public func withBytes<R>(at index: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+    guard lua_type(L, index) == LUA_TSTRING else { return nil }
+    var len = 0
+    guard let p = lua_tolstring(L, index, &len) else { return nil }
+    return p.withMemoryRebound(to: UInt8.self, capacity: len) {
+      body(UnsafeBufferPointer(start: $0, count: len))
+    }
+  }
+
+  /// A Swift copy of the value at `index`. Tables are copied deeply (raw
+  /// access, no metamethods); a table that contains itself is an error.
+  public func value(at index: Int32) throws(LuaError) -> LuaValue {
+    var path: Set<UnsafeRawPointer> = []
+    return try value(at: absolute(index), path: &path)
+  }
+
+  private func value(at index: Int32, path: inout Set<UnsafeRawPointer>) throws(LuaError) -> LuaValue {
+    switch type(at: index) {
+    case .none, .nil: return .nil
+    case .boolean: return .boolean(boolean(at: index))
+    case .number:
+      if lua_isinteger(L, index) != 0 { return .integer(lua_tointegerx(L, index, nil)) }
+      return .number(lua_tonumberx(L, index, nil))
+    case .string: return .string(LuaString(bytes: bytes(at: index) ?? []))
+    case .table:
+      guard let p = lua_topointer(L, index), path.insert(p).inserted else {
+        throw LuaError("cannot copy a table that contains itself")
+      }
+      defer { path.remove(p) }
+      guard ensureStack(4) else { throw LuaError("stack overflow") }
+      var table = LuaTable()
+      let n = lua_rawlen(L, index)
+      table.array.reserveCapacity(Int(n))
+      var i: Int64 = 1
+      while i <= n, lua_rawgeti(L, index, i) != LUA_TNIL {
+        defer { pop() }
+        table.array.append(try value(at: top, path: &path))
+        i += 1
+      }
+      lua_pushnil(L)
+      while lua_next(L, index) != 0 {
+        defer { pop() }
+        if let k = integer(at: -2), k >= 1, k <= table.array.count, lua_isinteger(L, -2) != 0 {
+          continue
+        }
+        let key = try value(at: top - 1, path: &path)
+        table.hash[key] = try value(at: top, path: &path)
+      }
+      return .table(table)
+    case .function, .userdata, .lightUserdata, .thread:
+      pushValue(at: index)
+      let t = type(at: index)
+      return .reference(LuaRef(ref: luaL_ref(L, kcsh_registryindex()), vm: vm, type: t))
+    }
+  }
+
+  // MARK: Tables and globals
+
+  /// `t[key] = value` without metamethods, for the table at `index`; pops the
+  /// value.
+  public func rawSet(_ index: Int32, field: String) {
+    let t = absolute(index)
+    push(field)
+    insert(at: -2)
+    lua_rawset(L, t)
+  }
+
+  /// Pushes `t[field]` without metamethods and returns its type.
+  @discardableResult
+  public func rawGet(_ index: Int32, field: String) -> LuaType {
+    let t = absolute(index)
+    push(field)
+    return LuaType(rawValue: lua_rawget(L, t)) ?? .nil
+  }
+
+  /// `t[k]` with metamethods, for the table at `index` and key on top
+  /// (replaced by the value).
+  public func getTable(_ index: Int32) throws(LuaError) {
+    try check(kcsh_pgettable(L, index))
+  }
+
+  /// `t[k] = v` with metamethods, for the table at `index`; pops k and v.
+  public func setTable(_ index: Int32) throws(LuaError) {
+    try check(kcsh_psettable(L, index))
+  }
+
+  public func pushGlobals() { lua_rawgeti(L, kcsh_registryindex(), Int64(LUA_RIDX_GLOBALS)) }
+
+  /// Pushes the global `name` (raw access to the globals table).
+  @discardableResult
+  public func getGlobal(_ name: String) -> LuaType {
+    pushGlobals()
+    let t = rawGet(-1, field: name)
+    remove(at: -2)
+    return t
+  }
+
+  /// Pops the top value into the global `name`.
+  public func setGlobal(_ name: String) {
+    pushGlobals()
+    insert(at: -2)
+    rawSet(-2, field: name)
+    pop()
+  }
+
+  /// `tostring(v)` for the value at `index`, honouring `__tostring` and
+  /// `__name`; errors in `__tostring` are thrown.
+  public func toString(at index: Int32) throws(LuaError) -> String {
+    try check(kcsh_ptolstring(L, index))
+    defer { pop() }
+    return string(at: -1) ?? ""
+  }
+
+  // MARK: Loading and calling
+
+  /// Compiles `code` and pushes the chunk as a function.
+  public func load(_ code: [UInt8], name: String, mode: String = "bt") throws(LuaError) {
+    let status = code.withUnsafeBytes { buf in
+      luaL_loadbufferx(L, buf.baseAddress?.assumingMemoryBound(to: CChar.self), buf.count, name, mode)
+    }
+    try check(status)
+  }
+
+  public func load(_ code: String, name: String, mode: String = "bt") throws(LuaError) {
+    try load(Array(code.utf8), name: name, mode: mode)
+  }
+
+  /// Calls the function below the top `nargs` values in protected mode,
+  /// leaving `nresults` results (or all, with LUA_MULTRET). On error the
+  /// stack is as before the function was pushed, and the error carries the
+  /// traceback.
+  public func call(nargs: Int32, nresults: Int32 = LUA_MULTRET) throws(LuaError) {
+    try check(kcsh_pcall_traceback(L, nargs, nresults), traceback: true)
+  }
+
+  /// Runs `code` and returns its results.
+  @discardableResult
+  public func run(_ code: String, name: String = "=(swift)") throws(LuaError) -> [LuaValue] {
+    let base = top
+    try load(code, name: name)
+    try call(nargs: 0)
+    defer { top = base }
+    var results: [LuaValue] = []
+    for i in (base + 1)..<(top + 1) { results.append(try value(at: i)) }
+    return results
+  }
+
+  /// Turns a Lua status into a thrown error, popping the error value.
+  func check(_ status: Int32, traceback: Bool = false) throws(LuaError) {
+    guard status != LUA_OK else { return }
+    defer { pop() }
+    let text = string(at: -1) ?? "(error object is a \(typeName(at: -1)) value)"
+    if traceback {
+      kcsh_push_last_error(L)
+      defer { pop() }
+      let original = (try? value(at: -1)) ?? .nil
+      let message: String
+      if let m = original.text {
+        message = m
+      } else {
+        message = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? text
+      }
+      throw LuaError(message, traceback: text, value: original)
+    }
+    throw LuaError(text, value: (try? value(at: -1)) ?? .nil)
+  }
+}

@@ -1,0 +1,93 @@
+/* LuaShim: the only C in kcsh's bridge. Swift never calls lua_error or lua_yield
+ * (both longjmp); a Swift function returns a status to kcsh_trampoline, which
+ * raises or yields after the Swift frames are gone. Macros of the Lua API that
+ * Swift cannot import are wrapped here as static inline functions. */
+#ifndef KCSH_LUASHIM_H
+#define KCSH_LUASHIM_H
+
+#include <lua.h>
+#include <lualib.h>
+#include <lauxlib.h>
+#include <stddef.h>
+
+/* What a Swift function tells the trampoline (besides n >= 0 results). */
+enum {
+  KCSH_RAISE = -1,       /* raise the value on top of the stack */
+  KCSH_ARGERROR = -2,    /* luaL_argerror(kcsh_argerror_index, message on top) */
+  KCSH_YIELD = -3,       /* yield kcsh_yield_count values from the top */
+  KCSH_YIELD_K = -4,     /* same, with a continuation box just below them */
+};
+
+/* Swift side of the bridge: set once per process by LuaKit. */
+typedef int (*kcsh_dispatch_fn)(lua_State *L, void *box);
+typedef int (*kcsh_resume_fn)(lua_State *L, void *box, int base);
+typedef void (*kcsh_release_fn)(void *box);
+void kcsh_install(kcsh_dispatch_fn dispatch, kcsh_resume_fn resume,
+                  kcsh_release_fn release);
+
+/* Side channel for the statuses that need a number (per state, so coroutines
+ * on one thread cannot mix them up: the trampoline reads them right away). */
+void kcsh_set_argerror_index(int arg);
+void kcsh_set_yield_count(int n);
+
+/* Pushes a C closure that calls the Swift callable `box` (already retained;
+ * released by __gc of its userdata). */
+void kcsh_push_swift_function(lua_State *L, void *box);
+/* Pushes (creating on first use) the metatable `tname` for Swift objects, with
+ * a __gc that releases their box. Returns 1 when it was new, to be filled. */
+int kcsh_newmetatable(lua_State *L, const char *tname);
+/* Pushes a full userdata holding `box` (already retained) with metatable
+ * `tname`; its __gc releases the box. */
+void kcsh_push_swift_object(lua_State *L, void *box, const char *tname);
+/* The box of a userdata made by kcsh_push_swift_object or a continuation, or
+ * NULL when idx holds anything else (or tname does not match, when given). */
+void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname);
+/* Pushes a userdata that owns a continuation box (released by __gc). */
+void kcsh_push_continuation(lua_State *L, void *box);
+
+/* Protected operations: they return a Lua status (LUA_OK or an error, with the
+ * error value on top) instead of raising. */
+int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults);
+int kcsh_pgettable(lua_State *L, int idx);      /* t[k]: key on top -> value */
+int kcsh_psettable(lua_State *L, int idx);      /* t[k] = v: k, v on top */
+int kcsh_ptolstring(lua_State *L, int idx);     /* luaL_tolstring pushed */
+int kcsh_popenlibs(lua_State *L);
+/* The message handler kcsh_pcall_traceback uses (lua.c's semantics: a string,
+ * or __tostring, or "(error object is a %s value)", then the traceback). The
+ * original error value is kept and can be fetched with kcsh_push_last_error. */
+int kcsh_msghandler(lua_State *L);
+void kcsh_push_last_error(lua_State *L);
+
+/* Ctrl-C: from a signal handler, arm a hook that raises "interrupted!" at the
+ * next instruction count in state L (lua.c's lstop/laction). Signal-safe. */
+void kcsh_interrupt(lua_State *L);
+void kcsh_clear_interrupt(lua_State *L);
+
+/* Macros of lua.h as functions. */
+static inline int kcsh_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline int kcsh_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline void kcsh_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void kcsh_newtable(lua_State *L) { lua_newtable(L); }
+static inline const char *kcsh_tostring(lua_State *L, int i) { return lua_tolstring(L, i, NULL); }
+static inline int kcsh_pcall(lua_State *L, int a, int r, int h) { return lua_pcall(L, a, r, h); }
+static inline int kcsh_isnoneornil(lua_State *L, int i) { return lua_isnoneornil(L, i); }
+static inline void kcsh_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
+static inline void kcsh_insert(lua_State *L, int i) { lua_insert(L, i); }
+static inline void kcsh_remove(lua_State *L, int i) { lua_remove(L, i); }
+static inline void kcsh_replace(lua_State *L, int i) { lua_replace(L, i); }
+static inline lua_Integer kcsh_tointeger(lua_State *L, int i, int *isnum) { return lua_tointegerx(L, i, isnum); }
+static inline lua_Number kcsh_tonumber(lua_State *L, int i, int *isnum) { return lua_tonumberx(L, i, isnum); }
+static inline int kcsh_getmetatable_named(lua_State *L, const char *n) { return luaL_getmetatable(L, n); }
+/* The per-state extra space (shared by threads created from it): LuaKit keeps
+ * its owner there. */
+static inline void *kcsh_getowner(lua_State *L) { return *(void **)lua_getextraspace(L); }
+static inline void kcsh_setowner(lua_State *L, void *o) { *(void **)lua_getextraspace(L) = o; }
+static inline lua_State *kcsh_mainthread(lua_State *L) {
+  lua_State *M;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  M = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return M;
+}
+
+#endif
