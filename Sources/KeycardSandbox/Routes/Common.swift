@@ -1,0 +1,84 @@
+import GRDB
+
+/// The organization named in a path, after checking the caller may see it.
+struct OrgRef: Sendable {
+  let seq: Int64
+  let id: String
+  let name: String
+}
+
+func findOrg(_ db: Database, _ key: String, _ who: Principal) throws -> OrgRef {
+  let r = try fetchRow(db, "SELECT seq, id, name FROM organizations WHERE id = ?", [key])
+    ?? fetchRow(db, "SELECT seq, id, name FROM organizations WHERE label = ?", [key])
+  guard let r else { throw APIError.notFound("organization '\(key.prefix(100))'") }
+  let org = OrgRef(seq: r[0], id: r[1], name: r[2])
+  if case .organization(let allowed) = who, allowed != org.seq {
+    throw APIError(403, "forbidden", "this access token belongs to another organization")
+  }
+  return org
+}
+
+/// The `permissions` map of an entity: the sandbox's callers hold every permission.
+func writePermissions(_ w: inout JSONWriter, _ resource: String, _ actions: [String] = ["read", "update", "delete"]) {
+  w.key("permissions")
+  w.beginObject()
+  w.key(resource)
+  w.beginObject()
+  for a in actions { w.field(a, true) }
+  w.endObject()
+  w.endObject()
+}
+
+/// {"items": [...], "page_info": {...}} for one page; `extra` adds fields after.
+func listBody(
+  _ page: Page, tag: String, listPermissions: String?,
+  render: (inout JSONWriter, Row) -> Void, extra: ((inout JSONWriter) -> Void)? = nil
+) -> [UInt8] {
+  var w = JSONWriter(capacity: 256 + page.rows.count * 300)
+  w.beginObject()
+  w.key("items")
+  w.beginArray()
+  for r in page.rows { render(&w, r) }
+  w.endArray()
+  writePageInfo(&w, page, tag: tag)
+  if let p = listPermissions { writePermissions(&w, p, ["list", "create"]) }
+  extra?(&w)
+  w.endObject()
+  return w.bytes
+}
+
+func entityBody(_ render: (inout JSONWriter) -> Void) -> [UInt8] {
+  var w = JSONWriter(capacity: 512)
+  render(&w)
+  return w.bytes
+}
+
+/// The label of a new organization: its name as a DNS label, made unique.
+func uniqueLabel(_ db: Database, for name: String) throws -> String {
+  var slug = ""
+  var dash = false
+  for ch in name.lowercased().unicodeScalars {
+    if ("a"..."z").contains(ch) || ("0"..."9").contains(ch) {
+      if dash && !slug.isEmpty { slug.append("-") }
+      slug.unicodeScalars.append(ch)
+      dash = false
+    } else {
+      dash = true
+    }
+    if slug.count >= 50 { break }
+  }
+  if slug.isEmpty { slug = "org" }
+  var label = slug
+  var n = 2
+  while try exists(db, "SELECT 1 FROM organizations WHERE label = ?", [label]) {
+    label = "\(slug)-\(n)"
+    n += 1
+  }
+  return label
+}
+
+extension Body {
+  /// Checks a request body has no fields beyond `known` of the wrong JSON type; unknown
+  /// fields are ignored, as the real API does.
+  static func parse(_ call: Call) throws(APIError) -> Body { try Body(call.body) }
+}

@@ -1,0 +1,153 @@
+import GRDB
+
+extension Sandbox {
+  static let invitationSelect = """
+    SELECT i.seq, i.id, i.created_at, i.created_by, i.email, i.expires_at, o.id, i.role, i.status, i.updated_at
+    FROM invitations i JOIN organizations o ON o.seq = i.org WHERE
+    """
+  static let invitationTTL = 7 * 24 * 3600.0
+  static let userSource = "https://sandbox.keycard.local"
+
+  static func renderInvitation(_ w: inout JSONWriter, _ r: Row, now: String, permissions: Bool) {
+    w.beginObject()
+    w.field("id", r[1] as String)
+    w.field("created_at", r[2] as String)
+    w.field("created_by", r[3] as String)
+    w.field("email", r[4] as String)
+    let expires: String = r[5]
+    w.field("expires_at", expires)
+    w.field("organization_id", r[6] as String)
+    w.field("role", r[7] as String)
+    let status: String = r[8]
+    w.field("status", status == "pending" && expires < now ? "expired" : status)
+    w.field("updated_at", r[9] as String)
+    if permissions { writePermissions(&w, "invitations", ["read", "delete"]) }
+    w.endObject()
+  }
+
+  func listInvitations(_ r: OrgRequest) async throws -> Reply {
+    let page = try PageRequest(r.call.query, tag: "inv")
+    let (perm, _) = try r.call.expand()
+    let now = Clock.now()
+    let body = try await store.read { db in
+      let org = try findOrg(db, r.org, r.principal)
+      // The paging condition names `seq`: qualify it through a subquery alias.
+      let source = PageSource(select: "SELECT * FROM (\(Sandbox.invitationSelect) i.org = ?) WHERE 1", args: [org.seq])
+      let p = try fetchPage(db, [source], page)
+      return listBody(p, tag: "inv", listPermissions: perm ? "invitations" : nil) {
+        Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm)
+      }
+    }
+    return Reply(body: body)
+  }
+
+  func createInvitation(_ r: OrgRequest) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let email = try body.email("email")
+    guard let role = try body.enumValue("role", Roles.organization) else { throw APIError.invalidField("role", "is required") }
+    let (perm, _) = try r.call.expand()
+    let token = Ids.secret(prefix: "kcinv_")
+    let creator = adminID
+    let (out, org, id) = try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      let nowT = Clock.nowSeconds()
+      let now = Clock.format(nowT)
+      if try exists(db, "SELECT 1 FROM users WHERE org = ? AND email = ? COLLATE NOCASE", [org.seq, email]) {
+        throw APIError(409, "already_member", "\(email) is already a member of this organization")
+      }
+      // A pending invitation past its expiry no longer blocks a new one.
+      try exec(
+        db, "UPDATE invitations SET status = 'expired', updated_at = ? WHERE org = ? AND email = ? COLLATE NOCASE AND status = 'pending' AND expires_at < ?",
+        [now, org.seq, email, now])
+      if try exists(db, "SELECT 1 FROM invitations WHERE org = ? AND email = ? COLLATE NOCASE AND status = 'pending'", [org.seq, email]) {
+        throw APIError(409, "invitation_pending", "\(email) already has a pending invitation to this organization")
+      }
+      let seq = try Store.nextSeq(db)
+      let id = Ids.nanoid()
+      try exec(
+        db, """
+          INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
+          VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+          """,
+        [seq, id, org.seq, email, role, SHA256.hex(token), creator, Clock.format(nowT + Sandbox.invitationTTL), now, now])
+      let row = try fetchRow(db, Sandbox.invitationSelect + " i.seq = ?", [seq])!
+      return (entityBody { Sandbox.renderInvitation(&$0, row, now: now, permissions: perm) }, org, id)
+    }
+    outbox.send(Outbox.Mail(
+      id: Ids.nanoid(), to: email, subject: "You are invited to \(org.name) on Keycard", token: token,
+      invitationID: id, organizationID: org.id, organizationName: org.name, role: role, sentAt: Clock.now()))
+    return Reply(status: 201, body: out)
+  }
+
+  func deleteInvitation(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      try exec(db, "DELETE FROM invitations WHERE org = ? AND id = ?", [org.seq, id])
+      if db.changesCount == 0 { throw APIError.notFound("invitation '\(id.prefix(100))'") }
+    }
+    return .noContent
+  }
+
+  /// GET /invitations/{token}: what the invitee sees before accepting (no credentials).
+  func publicInvitation(token: String) async throws -> Reply {
+    let now = Clock.now()
+    let body = try await store.read { db in
+      guard let r = try fetchRow(
+        db, """
+          SELECT i.email, i.expires_at, o.name, i.role, i.status FROM invitations i
+          JOIN organizations o ON o.seq = i.org WHERE i.token_hash = ?
+          """, [SHA256.hex(token)])
+      else { throw APIError.notFound("invitation") }
+      return entityBody { w in
+        w.beginObject()
+        w.field("created_by_name", "Sandbox Admin")
+        w.field("email", r[0] as String)
+        let exp: String = r[1]
+        w.field("expires_at", exp)
+        w.field("organization_name", r[2] as String)
+        w.field("role", r[3] as String)
+        let status: String = r[4]
+        w.field("status", status == "pending" && exp < now ? "expired" : status)
+        w.endObject()
+      }
+    }
+    return Reply(body: body)
+  }
+
+  /// POST /invitations/{token}/accept: the invitee becomes an active user.
+  func acceptInvitation(token: String, _ call: Call) async throws -> Reply {
+    _ = try Body(call.body)
+    let body = try await store.write { db in
+      guard let r = try fetchRow(
+        db, """
+          SELECT i.seq, i.org, i.email, i.role, i.status, i.expires_at, o.id, o.name FROM invitations i
+          JOIN organizations o ON o.seq = i.org WHERE i.token_hash = ?
+          """, [SHA256.hex(token)])
+      else { throw APIError.notFound("invitation") }
+      let now = Clock.now()
+      let status: String = r[4]
+      guard status == "pending" else { throw APIError(409, "invitation_not_pending", "this invitation is \(status)") }
+      guard (r[5] as String) >= now else { throw APIError(409, "invitation_not_pending", "this invitation has expired") }
+      let org: Int64 = r[1], email: String = r[2]
+      if try exists(db, "SELECT 1 FROM users WHERE org = ? AND email = ? COLLATE NOCASE", [org, email]) {
+        throw APIError(409, "already_member", "\(email) is already a member of this organization")
+      }
+      try exec(db, "UPDATE invitations SET status = 'accepted', updated_at = ? WHERE seq = ?", [now, r[0] as Int64])
+      let seq = try Store.nextSeq(db)
+      let userID = Ids.nanoid()
+      try exec(
+        db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        [seq, userID, org, email, r[3] as String, Sandbox.userSource, now, now])
+      return entityBody { w in
+        w.beginObject()
+        w.field("organization_id", r[6] as String)
+        w.field("organization_name", r[7] as String)
+        w.field("success", true)
+        w.field("user_id", userID)
+        w.endObject()
+      }
+    }
+    return Reply(body: body)
+  }
+}

@@ -1,0 +1,175 @@
+import GRDB
+
+extension Sandbox {
+  static let orgSelect = """
+    SELECT seq, id, label, name, zone_id, created_at, updated_at,
+      EXISTS(SELECT 1 FROM sso_connections s WHERE s.org = organizations.seq) FROM organizations WHERE
+    """
+
+  static func renderOrg(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+    w.beginObject()
+    w.field("id", r[1] as String)
+    w.field("created_at", r[5] as String)
+    w.field("label", r[2] as String)
+    w.field("name", r[3] as String)
+    w.field("sso_enabled", r[7] as Bool)
+    w.field("updated_at", r[6] as String)
+    w.field("zone_id", r[4] as String)
+    if permissions { writePermissions(&w, "organizations") }
+    w.endObject()
+  }
+
+  func listOrganizations(_ r: OrgRequest) async throws -> Reply {
+    let page = try PageRequest(r.call.query, tag: "org")
+    let (perm, _) = try r.call.expand()
+    let who = r.principal
+    let body = try await store.read { db in
+      let source: PageSource
+      if case .organization(let only) = who {
+        source = PageSource(select: Sandbox.orgSelect + " seq = ?", args: [only])
+      } else {
+        source = PageSource(select: Sandbox.orgSelect + " 1", args: [])
+      }
+      let p = try fetchPage(db, [source], page)
+      return listBody(p, tag: "org", listPermissions: perm ? "organizations" : nil) { Sandbox.renderOrg(&$0, $1, permissions: perm) }
+    }
+    return Reply(body: body)
+  }
+
+  func createOrganization(_ r: OrgRequest) async throws -> Reply {
+    guard r.principal.mayCreateOrganizations() else {
+      throw APIError(403, "forbidden", "an organization access token cannot create organizations")
+    }
+    let body = try Body(r.call.body)
+    let name = try body.string("name").value ?? "Untitled organization"
+    let (perm, _) = try r.call.expand()
+    let out = try await store.write { db in
+      let seq = try Store.nextSeq(db)
+      let now = Clock.now()
+      try exec(
+        db, "INSERT INTO organizations(seq, id, label, name, zone_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [seq, Ids.nanoid(), try uniqueLabel(db, for: name), name, Ids.nanoid(), now, now])
+      return try Sandbox.orgBody(db, seq, perm)
+    }
+    return Reply(status: 201, body: out)
+  }
+
+  static func orgBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
+    guard let row = try fetchRow(db, orgSelect + " seq = ?", [seq]) else { throw APIError.notFound("organization") }
+    return entityBody { renderOrg(&$0, row, permissions: perm) }
+  }
+
+  func getOrganization(_ r: OrgRequest) async throws -> Reply {
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.read { db in
+      try Sandbox.orgBody(db, try findOrg(db, r.org, r.principal).seq, perm)
+    })
+  }
+
+  func updateOrganization(_ r: OrgRequest) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let name = try body.string("name").value
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      if let name, name != org.name {
+        try exec(db, "UPDATE organizations SET name = ?, updated_at = ? WHERE seq = ?", [name, Clock.now(), org.seq])
+      }
+      return try Sandbox.orgBody(db, org.seq, perm)
+    })
+  }
+
+  func exchangeToken(_ r: OrgRequest) async throws -> Reply {
+    _ = try Body(r.call.body)
+    let ttl = tokenTTL
+    let token = try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      return try Sandbox.issueToken(db, org: org.seq, credential: nil, subject: "organization:\(org.id)", ttl: ttl)
+    }
+    return Reply(body: Sandbox.tokenJSON(token, ttl: ttl))
+  }
+
+  func listRoles(_ r: OrgRequest) async throws -> Reply {
+    let scope = try r.call.query.one("scope")
+    if let scope, scope != "organization" && scope != "zone" {
+      throw APIError.badParameter("scope", "must be organization or zone, got '\(scope.prefix(100))'")
+    }
+    let (perm, _) = try r.call.expand()
+    _ = try await store.read { db in try findOrg(db, r.org, r.principal).seq }
+    var w = JSONWriter()
+    w.beginObject()
+    w.key("items")
+    w.beginArray()
+    for role in Roles.all where scope == nil || role.scope == scope {
+      w.beginObject()
+      w.field("description", role.description)
+      w.field("label", role.label)
+      w.field("name", role.name)
+      w.field("scope", role.scope)
+      w.endObject()
+    }
+    w.endArray()
+    if perm { writePermissions(&w, "roles", ["list"]) }
+    w.endObject()
+    return Reply(body: w.bytes)
+  }
+
+  /// Users and invitations of an organization, in one list ordered by creation.
+  func listIdentities(_ r: OrgRequest) async throws -> Reply {
+    let q = r.call.query
+    let page = try PageRequest(q, tag: "idn")
+    let (perm, total) = try r.call.expand()
+    let role = try q.one("role")
+    if let role, !Roles.organization.contains(role) {
+      throw APIError.badParameter("role", "must be one of \(Roles.organization.joined(separator: ", ")), got '\(role.prefix(100))'")
+    }
+    let email = try q.one("query[email]") ?? q.one("query.email")
+    let now = Clock.now()
+    let body = try await store.read { db in
+      let org = try findOrg(db, r.org, r.principal)
+      var filter = ""
+      var args: [(any DatabaseValueConvertible)?] = [org.seq]
+      if let role { filter += " AND role = ?"; args.append(role) }
+      if let email, !email.isEmpty {
+        filter += " AND email LIKE ? ESCAPE '\\'"
+        args.append("%" + email.replacing("\\", with: "\\\\").replacing("%", with: "\\%").replacing("_", with: "\\_") + "%")
+      }
+      let users = PageSource(
+        select: "SELECT seq, id, created_at, email, role, source, status, 'user', updated_at, NULL FROM users WHERE org = ?" + filter, args: args)
+      let invitations = PageSource(
+        select: "SELECT seq, id, created_at, email, role, '', status, 'invitation', updated_at, expires_at FROM invitations WHERE org = ?" + filter,
+        args: args)
+      let p = try fetchPage(db, [users, invitations], page)
+      var count: Int?
+      if total {
+        count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM users WHERE org = ?" + filter), arguments: StatementArguments(args))! +
+          Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM invitations WHERE org = ?" + filter), arguments: StatementArguments(args))!
+      }
+      return listBody(p, tag: "idn", listPermissions: perm ? "identities" : nil, render: { w, row in
+        w.beginObject()
+        w.field("id", row[1] as String)
+        w.field("created_at", row[2] as String)
+        w.field("email", row[3] as String)
+        w.field("role", row[4] as String)
+        w.field("source", row[5] as String)
+        var status: String = row[6]
+        if status == "pending", let exp = row[9] as String?, exp < now { status = "expired" }
+        w.field("status", status)
+        w.field("type", row[7] as String)
+        w.field("updated_at", row[8] as String)
+        if perm { writePermissions(&w, row[7] == "user" ? "users" : "invitations") }
+        w.endObject()
+      }, extra: { w in
+        w.key("pagination")
+        w.beginObject()
+        if let first = p.rows.first, let last = p.rows.last {
+          w.field("after_cursor", Cursor.encode(tag: "idn", seq: last[0]))
+          w.field("before_cursor", Cursor.encode(tag: "idn", seq: first[0]))
+        }
+        if let count { w.field("total_count", count) }
+        w.endObject()
+      })
+    }
+    return Reply(body: body)
+  }
+}

@@ -1,0 +1,188 @@
+import GRDB
+
+extension Sandbox {
+  static let saSelect = "SELECT seq, id, created_at, name, updated_at, description FROM service_accounts WHERE"
+  static let credSelect = "SELECT seq, id, client_id, created_at, name, description, last_used_at FROM credentials WHERE"
+
+  static func renderSA(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+    w.beginObject()
+    w.field("id", r[1] as String)
+    w.field("created_at", r[2] as String)
+    w.field("name", r[3] as String)
+    w.field("updated_at", r[4] as String)
+    if let d = r[5] as String? { w.field("description", d) }
+    if permissions { writePermissions(&w, "service_accounts") }
+    w.endObject()
+  }
+
+  static func renderCredential(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+    w.beginObject()
+    w.field("id", r[1] as String)
+    w.field("client_id", r[2] as String)
+    w.field("created_at", r[3] as String)
+    w.field("name", r[4] as String)
+    if let d = r[5] as String? { w.field("description", d) }
+    if let l = r[6] as String? { w.field("last_used_at", l) }
+    if permissions { writePermissions(&w, "credentials") }
+    w.endObject()
+  }
+
+  func listServiceAccounts(_ r: OrgRequest) async throws -> Reply {
+    let page = try PageRequest(r.call.query, tag: "sa")
+    let (perm, _) = try r.call.expand()
+    let body = try await store.read { db in
+      let org = try findOrg(db, r.org, r.principal)
+      let p = try fetchPage(db, [PageSource(select: Sandbox.saSelect + " org = ?", args: [org.seq])], page)
+      return listBody(p, tag: "sa", listPermissions: perm ? "service_accounts" : nil) { Sandbox.renderSA(&$0, $1, permissions: perm) }
+    }
+    return Reply(body: body)
+  }
+
+  static func saBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
+    let row = try fetchRow(db, saSelect + " seq = ?", [seq])!
+    return entityBody { renderSA(&$0, row, permissions: perm) }
+  }
+
+  /// The service account `id` of `org`, or a 404.
+  static func findSA(_ db: Database, _ org: OrgRef, _ id: String) throws -> Int64 {
+    guard let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM service_accounts WHERE org = ? AND id = ?"), arguments: [org.seq, id])
+    else { throw APIError.notFound("service account '\(id.prefix(100))'") }
+    return seq
+  }
+
+  func createServiceAccount(_ r: OrgRequest) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let name = try body.requiredString("name")
+    let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true).value
+    let (perm, _) = try r.call.expand()
+    return Reply(status: 201, body: try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      let seq = try Store.nextSeq(db)
+      let now = Clock.now()
+      try exec(
+        db, "INSERT INTO service_accounts(seq, id, org, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [seq, Ids.nanoid(), org.seq, name, description, now, now])
+      return try Sandbox.saBody(db, seq, perm)
+    })
+  }
+
+  func getServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.read { db in
+      try Sandbox.saBody(db, try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id), perm)
+    })
+  }
+
+  func updateServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let name = try body.string("name").value
+    let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true)
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.write { db in
+      let seq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id)
+      if name != nil || !(description.isAbsent) {
+        try exec(
+          db, """
+            UPDATE service_accounts SET name = coalesce(?, name),
+              description = CASE WHEN ? THEN ? ELSE description END, updated_at = ? WHERE seq = ?
+            """,
+          [name, !description.isAbsent, description.value, Clock.now(), seq])
+      }
+      return try Sandbox.saBody(db, seq, perm)
+    })
+  }
+
+  func deleteServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let seq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id)
+      try exec(db, "DELETE FROM service_accounts WHERE seq = ?", [seq])
+    }
+    return .noContent
+  }
+
+  // MARK: credentials
+
+  func listCredentials(_ r: OrgRequest, sa: String) async throws -> Reply {
+    let page = try PageRequest(r.call.query, tag: "cred")
+    let (perm, _) = try r.call.expand()
+    let body = try await store.read { db in
+      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
+      let p = try fetchPage(db, [PageSource(select: Sandbox.credSelect + " sa = ?", args: [saSeq])], page)
+      return listBody(p, tag: "cred", listPermissions: perm ? "credentials" : nil) { Sandbox.renderCredential(&$0, $1, permissions: perm) }
+    }
+    return Reply(body: body)
+  }
+
+  static func findCredential(_ db: Database, _ r: OrgRequest, sa: String, _ id: String) throws -> Int64 {
+    let saSeq = try findSA(db, try findOrg(db, r.org, r.principal), sa)
+    guard let seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM credentials WHERE sa = ? AND id = ?"), arguments: [saSeq, id])
+    else { throw APIError.notFound("credential '\(id.prefix(100))'") }
+    return seq
+  }
+
+  static func credentialBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
+    let row = try fetchRow(db, credSelect + " seq = ?", [seq])!
+    return entityBody { renderCredential(&$0, row, permissions: perm) }
+  }
+
+  /// The only answer that ever holds the client secret; only its hash is kept.
+  func createCredential(_ r: OrgRequest, sa: String) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let name = try body.requiredString("name")
+    let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true).value
+    let secret = Ids.secret(prefix: "kcsec_")
+    return Reply(status: 201, body: try await store.write { db in
+      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
+      let seq = try Store.nextSeq(db)
+      let id = Ids.nanoid(), clientID = "kcc_" + Ids.nanoid(), now = Clock.now()
+      try exec(
+        db, "INSERT INTO credentials(seq, id, sa, client_id, secret_hash, name, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, id, saSeq, clientID, SHA256.hex(secret), name, description, now])
+      return entityBody { w in
+        w.beginObject()
+        w.field("id", id)
+        w.field("client_id", clientID)
+        w.field("client_secret", secret)
+        w.field("created_at", now)
+        w.field("name", name)
+        if let description { w.field("description", description) }
+        w.endObject()
+      }
+    })
+  }
+
+  func getCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.read { db in
+      try Sandbox.credentialBody(db, try Sandbox.findCredential(db, r, sa: sa, id), perm)
+    })
+  }
+
+  func updateCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let name = try body.string("name").value
+    let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true)
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.write { db in
+      let seq = try Sandbox.findCredential(db, r, sa: sa, id)
+      try exec(
+        db, "UPDATE credentials SET name = coalesce(?, name), description = CASE WHEN ? THEN ? ELSE description END WHERE seq = ?",
+        [name, !description.isAbsent, description.value, seq])
+      return try Sandbox.credentialBody(db, seq, perm)
+    })
+  }
+
+  func deleteCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let seq = try Sandbox.findCredential(db, r, sa: sa, id)
+      try exec(db, "DELETE FROM credentials WHERE seq = ?", [seq])
+    }
+    return .noContent
+  }
+}
+
+extension Body.Field {
+  var isAbsent: Bool { if case .absent = self { return true }; return false }
+}

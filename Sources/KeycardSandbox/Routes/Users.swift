@@ -1,0 +1,80 @@
+import GRDB
+
+extension Sandbox {
+  static let userSelect = "SELECT seq, id, created_at, email, role, source, status, updated_at FROM users WHERE"
+
+  static func renderUser(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+    w.beginObject()
+    w.field("id", r[1] as String)
+    w.field("created_at", r[2] as String)
+    w.field("email", r[3] as String)
+    w.field("role", r[4] as String)
+    w.field("source", r[5] as String)
+    w.field("status", r[6] as String)
+    w.field("updated_at", r[7] as String)
+    if permissions { writePermissions(&w, "users") }
+    w.endObject()
+  }
+
+  func listUsers(_ r: OrgRequest) async throws -> Reply {
+    let q = r.call.query
+    let page = try PageRequest(q, tag: "usr")
+    let (perm, _) = try r.call.expand()
+    let role = try q.one("role")
+    if let role, !Roles.organization.contains(role) {
+      throw APIError.badParameter("role", "must be one of \(Roles.organization.joined(separator: ", ")), got '\(role.prefix(100))'")
+    }
+    let body = try await store.read { db in
+      let org = try findOrg(db, r.org, r.principal)
+      let source = role.map { PageSource(select: Sandbox.userSelect + " org = ? AND role = ?", args: [org.seq, $0]) }
+        ?? PageSource(select: Sandbox.userSelect + " org = ?", args: [org.seq])
+      let p = try fetchPage(db, [source], page)
+      return listBody(p, tag: "usr", listPermissions: perm ? "users" : nil) { Sandbox.renderUser(&$0, $1, permissions: perm) }
+    }
+    return Reply(body: body)
+  }
+
+  static func userBody(_ db: Database, org: OrgRef, _ id: String, _ perm: Bool) throws -> [UInt8] {
+    guard let row = try fetchRow(db, userSelect + " org = ? AND id = ?", [org.seq, id]) else {
+      throw APIError.notFound("user '\(id.prefix(100))'")
+    }
+    return entityBody { renderUser(&$0, row, permissions: perm) }
+  }
+
+  func getUser(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.read { db in
+      try Sandbox.userBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
+    })
+  }
+
+  func updateUser(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    let body = try Body(r.call.body)
+    let role = try body.enumValue("role", Roles.organization)
+    let status = try body.enumValue("status", Roles.userStatus)
+    let (perm, _) = try r.call.expand()
+    return Reply(body: try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      guard let cur = try fetchRow(db, "SELECT role, status FROM users WHERE org = ? AND id = ?", [org.seq, id]) else {
+        throw APIError.notFound("user '\(id.prefix(100))'")
+      }
+      let newRole = role ?? cur[0], newStatus = status ?? cur[1]
+      if newRole != (cur[0] as String) || newStatus != (cur[1] as String) {
+        try exec(
+          db, "UPDATE users SET role = ?, status = ?, updated_at = ? WHERE org = ? AND id = ?",
+          [newRole, newStatus, Clock.now(), org.seq, id])
+      }
+      return try Sandbox.userBody(db, org: org, id, perm)
+    })
+  }
+
+  func deleteUser(_ r: OrgRequest, _ id: String) async throws -> Reply {
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      try exec(db, "DELETE FROM users WHERE org = ? AND id = ?", [org.seq, id])
+      if db.changesCount == 0 { throw APIError.notFound("user '\(id.prefix(100))'") }
+    }
+    return .noContent
+  }
+}
