@@ -1,0 +1,73 @@
+import XCTest
+
+@testable import KeycardSandbox
+
+final class UnitTests: XCTestCase {
+  func testSHA256Vectors() {
+    XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    XCTAssertEqual(SHA256.hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    XCTAssertEqual(
+      SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+    XCTAssertEqual(SHA256.hex(String(repeating: "a", count: 1000)).count, 64)
+  }
+
+  func testJSONParserAcceptsAndRejects() throws {
+    let v = try JSONParser.parse(Array(#"{"a": [1, -2.5e3, true, null, "x\u00e9\ud83d\ude00"]}"#.utf8))
+    XCTAssertEqual(v["a"], .array([.number(1), .number(-2500), .bool(true), .null, .string("xé😀")]))
+    for bad in ["", "{", "{\"a\":}", "[1,]", "01", "nul", "\"\\ud800\"", "{\"a\":1}x", "\"\u{01}\"", "1.", "-"] {
+      XCTAssertThrowsError(try JSONParser.parse(Array(bad.utf8)), bad)
+    }
+    let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+    XCTAssertThrowsError(try JSONParser.parse(Array(deep.utf8)))
+    XCTAssertThrowsError(try JSONParser.parse([0x22, 0xFF, 0x22]))
+  }
+
+  func testJSONWriterEscapes() {
+    var w = JSONWriter()
+    w.beginObject()
+    w.field("k\"", "a\nb\u{01}\\")
+    w.field("n", 3)
+    w.endObject()
+    XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"k\"":"a\nb\u0001\\","n":3}"#)
+  }
+
+  func testCursorsAreOpaqueAndScoped() {
+    let c = Cursor.encode(tag: "usr", seq: 12345)
+    XCTAssertEqual(Cursor.decode(c, tag: "usr"), 12345)
+    XCTAssertNil(Cursor.decode(c, tag: "inv"))
+    XCTAssertNil(Cursor.decode("not a cursor!", tag: "usr"))
+    XCTAssertNil(Cursor.decode("", tag: "usr"))
+  }
+
+  func testEmailValidation() {
+    for ok in ["ana@acme.com", "a.b+c@x.example", "!#$%&'*+-/=?^_`{|}~@a.bc"] { XCTAssertTrue(isEmail(ok), ok) }
+    for bad in ["", "ana", "ana@", "@acme.com", "a@b", "a b@c.com", "a@-b.com", "a..b@c.com", "a@b.123"] {
+      XCTAssertFalse(isEmail(bad), bad)
+    }
+  }
+
+  func testFaultSpecParsingAndDeterminism() throws {
+    let spec = try FaultSpec("429=0.1,503=0.05,reset=0.02,latency=20ms")
+    XCTAssertEqual(spec.latencyMs, 20)
+    XCTAssertThrowsError(try FaultSpec("429=2"))
+    XCTAssertThrowsError(try FaultSpec("700=0.1"))
+    XCTAssertThrowsError(try FaultSpec("429=0.6,503=0.6"))
+    XCTAssertThrowsError(try FaultSpec("latency=fast"))
+    func run(_ seed: UInt64) -> [String] {
+      let f = FaultInjector(spec: spec, seed: seed)
+      return (0..<500).map { _ in
+        switch f.draw().0 {
+        case .none: "-"
+        case .reset: "r"
+        case .status(let c): String(c)
+        }
+      }
+    }
+    XCTAssertEqual(run(7), run(7))
+    XCTAssertNotEqual(run(7), run(8))
+    let a = run(7)
+    XCTAssertTrue((20...80).contains(a.filter { $0 == "429" }.count))
+    XCTAssertTrue(a.contains("r"))
+  }
+}
