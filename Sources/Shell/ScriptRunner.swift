@@ -1,0 +1,362 @@
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import CLua
+import LuaKit
+import LuaShim
+
+/// kcsh's entry point: lua.c's `main` and `pmain`, so that scripts run
+/// exactly as under lua5.4 (same options, `arg` table, LUA_INIT, error
+/// reports and exit statuses), plus kcsh's long options.
+public enum Kcsh {
+  /// Runs kcsh with the process's arguments and returns the exit status.
+  /// argv's strings are used as raw bytes (file names, `-e` code, `arg`).
+  public static func main(
+    argc: Int32, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+  ) -> Int32 {
+    let raw = (0..<Int(argc)).compactMap { argv[$0] }  // none is nil below argc
+    let progname = raw.first.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "kcsh"
+    var vm: LuaVM?
+    do {
+      vm = try LuaVM(openLibraries: false)
+    } catch {
+      CLIOutput.error("\(progname): cannot create state: not enough memory\n")
+      return 1
+    }
+    guard let state = vm?.state else { return 1 }
+    let runner = ScriptRunner(state: state, argv: raw, progname: progname)
+    // pmain runs as a function called by Lua in protected mode, as in lua.c:
+    // an error outside any chunk is reported, and tracebacks end in the
+    // same "[C]: in ?" frame.
+    state.push(function: { _ in
+      runner.exitStatus = try runner.pmain()
+      return .results(0)
+    })
+    // lua.c's two arguments: unused here, but they take the same stack
+    // slots, so a script overflows the stack at the same depth.
+    state.push(Int(argc))
+    lua_pushlightuserdata(state.L, argv)
+    let status = lua_pcallk(state.L, 2, 0, 0, 0, nil)
+    if status != LUA_OK {
+      _ = runner.report(status)
+      runner.exitStatus = 1
+    }
+    vm = nil  // lua_close: finalizers run before the sandbox stops
+    Sandbox.stopRunning()
+    return runner.exitStatus
+  }
+}
+
+/// The body of lua.c's `pmain` and its helpers (docall, dochunk, dofile,
+/// dostring, dolibrary, handle_script, handle_luainit, createargtable).
+final class ScriptRunner {
+  let state: LuaState
+  let L: OpaquePointer
+  /// argv as the process got it: bytes, not necessarily UTF-8.
+  let argv: [UnsafeMutablePointer<CChar>]
+  let progname: String
+  var exitStatus: Int32 = 1
+
+  init(state: LuaState, argv: [UnsafeMutablePointer<CChar>], progname: String) {
+    self.state = state
+    self.L = state.L
+    self.argv = argv
+    self.progname = progname
+  }
+
+  /// Returns the exit status; throws only what lua.c's pmain would raise
+  /// itself (reported by `Kcsh.main` without a traceback).
+  func pmain() throws -> Int32 {
+    let text = argv.map { String(cString: $0) }
+    let args: ShellArguments
+    switch ShellArguments.parse(text) {
+    case .luaUsage(let bad):
+      CLIOutput.error(CLIUsage.lua(progname: progname, badOption: text[bad]))
+      return 1
+    case .usage(let message):
+      CLIOutput.error("\(progname): \(message)\n" + CLIUsage.help(progname: progname))
+      return 2
+    case .help:
+      CLIOutput.write(CLIUsage.help(progname: progname))
+      return 0
+    case .version:
+      CLIOutput.write(CLIUsage.version)
+      return 0
+    case .run(let a):
+      args = a
+    }
+    if args.showVersion { printVersion() }
+    if args.long["sandbox"] != nil {
+      do {
+        let url = try Sandbox.start()
+        CLIOutput.error("\(progname): using a local Keycard sandbox at \(url) (stopped on exit)\n")
+      } catch {
+        CLIOutput.error("\(progname): \(error.message)\n")
+        return 1
+      }
+    }
+    if args.ignoreEnvironment {  // tells the package library to ignore LUA_PATH...
+      state.push(true)
+      lua_setfield(L, kcsh_registryindex(), "LUA_NOENV")
+    }
+    let opened = kcsh_popenlibs(L)
+    if opened != LUA_OK { return report(opened) == LUA_OK ? 0 : 1 }
+    createArgTable(script: args.script)
+    StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
+    useGenerationalGC()
+    if !args.ignoreEnvironment && handleLuaInit() != LUA_OK { return 1 }
+    if try !runArguments(args.actions) { return 1 }
+    if args.script < argv.count, try handleScript(args.script) != LUA_OK { return 1 }
+    if args.interactive {
+      return REPL(state: state).run()
+    } else if args.script == argv.count && !args.hasExecute && !args.showVersion {
+      if isatty(0) != 0 {
+        printVersion()
+        return REPL(state: state).run()
+      }
+      // lua.c ignores this chunk's status; kcsh runs stdin as `lua5.4 -`
+      // does, so a failing script exits with 1.
+      if dofile(nil) != LUA_OK { return 1 }
+    }
+    return 0
+  }
+
+  // MARK: Running chunks
+
+  /// lua.c's `docall`: calls the function below `nargs` arguments with the
+  /// message handler (traceback) and Ctrl-C armed for the length of the call.
+  func docall(nargs: Int32, nresults: Int32) -> Int32 {
+    SIGINTHandler.catchSIGINT(L)
+    let status = kcsh_pcall_traceback(L, nargs, nresults)
+    SIGINTHandler.defaultSIGINT()
+    return status
+  }
+
+  /// lua.c's `report`: prints the message on top (if status is an error).
+  func report(_ status: Int32) -> Int32 {
+    guard status != LUA_OK else { return status }
+    if let message = lua_tolstring(L, -1, nil) {
+      CLIOutput.error(progname + ": ")
+      CLIOutput.error(cString: message)
+      CLIOutput.error("\n")
+    } else {
+      CLIOutput.error("\(progname): (error message not a string)\n")
+    }
+    state.pop()
+    return status
+  }
+
+  func dochunk(_ status: Int32) -> Int32 {
+    var status = status
+    if status == LUA_OK { status = docall(nargs: 0, nresults: 0) }
+    return report(status)
+  }
+
+  /// Runs a file, or stdin when `name` is nil.
+  func dofile(_ name: UnsafePointer<CChar>?) -> Int32 {
+    dochunk(luaL_loadfilex(L, name, nil))
+  }
+
+  func dostring(_ code: UnsafePointer<CChar>, name: String) -> Int32 {
+    dochunk(luaL_loadbufferx(L, code, strlen(code), name, nil))
+  }
+
+  /// lua.c's `dolibrary`: `[g=]mod` runs `g = require "mod"`. Without `g`,
+  /// the global is the module's name up to a '-' (`-l mod-1.2` sets `mod`),
+  /// as lua.c does since 5.4.5.
+  func dolibrary(_ spec: [UInt8]) throws -> Int32 {
+    var global = spec
+    var module = spec
+    if let eq = spec.firstIndex(of: UInt8(ascii: "=")) {
+      global = Array(spec[..<eq])
+      module = Array(spec[(eq + 1)...])
+    } else if let dash = spec.firstIndex(of: UInt8(ascii: "-")) {
+      global = Array(spec[..<dash])
+    }
+    state.pushGlobals()
+    state.push("require")
+    try state.getTable(-2)
+    state.remove(at: -2)
+    state.push(bytes: module)
+    let status = docall(nargs: 1, nresults: 1)
+    if status == LUA_OK {
+      state.pushGlobals()
+      state.push(bytes: global)
+      state.pushValue(at: -3)
+      try state.setTable(-3)  // lua_setglobal: a metamethod may refuse
+      state.pop(2)
+    }
+    return report(status)
+  }
+
+  /// lua.c's `runargs`: `-e`, `-l` and `-W` in command-line order; false
+  /// when one fails.
+  func runArguments(_ actions: [ShellArguments.Action]) throws -> Bool {
+    for action in actions {
+      switch action {
+      case .execute(let v):
+        if dostring(argv[v.index] + v.offset, name: "=(command line)") != LUA_OK { return false }
+      case .library(let v):
+        if try dolibrary(bytes(argv[v.index] + v.offset)) != LUA_OK { return false }
+      case .warnings:
+        lua_warning(L, "@on", 0)
+      }
+    }
+    return true
+  }
+
+  /// lua.c's `handle_script`: loads the script (stdin for "-", unless "--"
+  /// came just before it) and calls it with arg[1...#arg] as `...`.
+  func handleScript(_ index: Int) throws -> Int32 {
+    var name: UnsafePointer<CChar>? = UnsafePointer(argv[index])
+    if strcmp(argv[index], "-") == 0 && (index == 0 || strcmp(argv[index - 1], "--") != 0) {
+      name = nil
+    }
+    let base = state.top
+    var status = luaL_loadfilex(L, name, nil)
+    if status == LUA_OK {
+      let n = try pushArgs()
+      status = docall(nargs: n, nresults: LUA_MULTRET)
+    }
+    let result = report(status)
+    state.top = base
+    return result
+  }
+
+  /// lua.c's `pushargs`: pushes arg[1...#arg] and returns how many.
+  private func pushArgs() throws -> Int32 {
+    state.pushGlobals()
+    state.push("arg")
+    try state.getTable(-2)
+    state.remove(at: -2)
+    guard state.type(at: -1) == .table else {
+      state.pop()
+      throw LuaError("'arg' is not a table")
+    }
+    let n = try length(at: -1)
+    guard n < Int64(Int32.max - 3), state.ensureStack(Int32(n) + 3) else {
+      state.pop()
+      throw LuaError("stack overflow (too many arguments to script)")
+    }
+    let table = state.top
+    for i in 0..<n { lua_rawgeti(L, table, i + 1) }
+    state.remove(at: table)
+    return Int32(n)
+  }
+
+  /// `#t` for the table at `index`, honouring `__len` (luaL_len).
+  private func length(at index: Int32) throws -> Int64 {
+    guard lua_getmetatable(L, index) != 0 else { return Int64(lua_rawlen(L, index)) }
+    state.pop()
+    let t = state.absolute(index)
+    try state.load(
+      "local n = #... if math.type(n) ~= 'integer' then error('object length is not an integer', 0) end return n",
+      name: "=?")
+    state.pushValue(at: t)
+    try state.call(nargs: 1, nresults: 1)
+    defer { state.pop() }
+    return state.integer(at: -1) ?? 0
+  }
+
+  /// lua.c's `handle_luainit`: LUA_INIT_5_4, else LUA_INIT; `@file` runs a
+  /// file, anything else runs as code named after the variable.
+  func handleLuaInit() -> Int32 {
+    var name = "LUA_INIT_5_4"
+    var value = getenv(name)
+    if value == nil {
+      name = "LUA_INIT"
+      value = getenv(name)
+    }
+    guard let value else { return LUA_OK }
+    if value[0] == CChar(UInt8(ascii: "@")) { return dofile(value + 1) }
+    return dostring(value, name: "=" + name)
+  }
+
+  /// lua.c's `createargtable`: the script at 0, its arguments at 1...n, the
+  /// interpreter and its options at negative indices (or from 0 when there
+  /// is no script).
+  func createArgTable(script: Int) {
+    let script = script == argv.count ? 0 : script
+    let narg = argv.count - (script + 1)
+    lua_createtable(L, Int32(clamping: narg), Int32(clamping: script + 1))
+    for (i, arg) in argv.enumerated() {
+      lua_pushstring(L, arg)
+      lua_rawseti(L, -2, Int64(i - script))
+    }
+    state.setGlobal("arg")
+  }
+
+  /// lua.c sets generational mode after opening the libraries; lua_gc is
+  /// variadic (Swift cannot call it), `collectgarbage` does the same.
+  private func useGenerationalGC() {
+    state.getGlobal("collectgarbage")
+    state.push("generational")
+    _ = lua_pcallk(L, 1, 0, 0, 0, nil)
+  }
+
+  private func printVersion() {
+    CLIOutput.write(KcshVersion.luaCopyright + "\n")
+  }
+
+  private func bytes(_ p: UnsafePointer<CChar>) -> [UInt8] {
+    Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+  }
+}
+
+/// Writes straight to fds 1 and 2, after flushing C's buffers (Lua's
+/// io.write and print use them), so kcsh's output and the script's keep
+/// their order. (C's `stdout` cannot be named under strict concurrency.)
+enum CLIOutput {
+  static func write(_ text: String) { put(text, to: 1) }
+  static func error(_ text: String) { put(text, to: 2) }
+  static func error(cString: UnsafePointer<CChar>) {
+    fflush(nil)
+    writeAll(UnsafeRawBufferPointer(start: cString, count: strlen(cString)), to: 2)
+  }
+
+  private static func put(_ text: String, to fd: Int32) {
+    fflush(nil)
+    var text = text
+    text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: fd) }
+  }
+
+  private static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) {
+    var rest = bytes
+    while !rest.isEmpty {
+      let n = Glibc.write(fd, rest.baseAddress, rest.count)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { return }
+      rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+    }
+  }
+}
+
+/// lua.c's `laction`: SIGINT is caught only while a chunk runs. The handler
+/// touches no Lua stack: it restores the default action (a second Ctrl-C
+/// kills the process) and arms a hook that raises "interrupted!".
+enum SIGINTHandler {
+  /// Set before the handler is installed, so the handler only reads it.
+  nonisolated(unsafe) static var state: OpaquePointer?
+
+  static func catchSIGINT(_ L: OpaquePointer) {
+    state = L
+    setAction(onSIGINT)
+  }
+
+  static func defaultSIGINT() { setAction(SIG_DFL) }
+
+  fileprivate static func setAction(_ handler: (@convention(c) (Int32) -> Void)?) {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = handler
+    action.sa_flags = 0
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGINT, &action, nil)
+  }
+}
+
+private func onSIGINT(_ signal: Int32) {
+  SIGINTHandler.setAction(SIG_DFL)
+  if let L = SIGINTHandler.state { kcsh_interrupt(L) }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// kcsh's version and the texts of `--help`, `--version`, `-v` and the usage
+/// errors.
+public enum KcshVersion {
+  public static let version = "0.1.0"
+
+  /// Lua's copyright line, as `lua5.4 -v` prints it (LUA_COPYRIGHT), taken
+  /// from the Lua library actually loaded: the macro is a concatenation
+  /// Swift cannot import.
+  public static var luaCopyright: String {
+    if let ident = dlsym(nil, "lua_ident") {
+      let text = String(cString: ident.assumingMemoryBound(to: CChar.self))
+      let mark = "$LuaVersion: "
+      if let start = text.firstRange(of: mark)?.upperBound,
+        let end = text[start...].firstRange(of: " $")?.lowerBound
+      {
+        return String(text[start..<end])
+      }
+    }
+    return "Lua 5.4"
+  }
+}
+
+enum CLIUsage {
+  /// lua.c's `print_usage` (with kcsh's program name): what a bad lua5.4
+  /// option prints, word for word, so lua5.4 command lines behave the same.
+  static func lua(progname: String, badOption: String) -> String {
+    let b = Array(badOption.utf8)
+    let needsArgument = b.count > 1 && (b[1] == UInt8(ascii: "e") || b[1] == UInt8(ascii: "l"))
+    return "\(progname): "
+      + (needsArgument ? "'\(badOption)' needs argument\n" : "unrecognized option '\(badOption)'\n")
+      + "usage: \(progname) [options] [script [args]]\n" + luaOptions
+  }
+
+  static let luaOptions = """
+    Available options are:
+      -e stat   execute string 'stat'
+      -i        enter interactive mode after executing 'script'
+      -l mod    require library 'mod' into global 'mod'
+      -l g=mod  require library 'mod' into global 'g'
+      -v        show version information
+      -E        ignore environment variables
+      -W        turn warnings on
+      --        stop handling options
+      -         stop handling options and execute stdin
+
+    """
+
+  /// `--help`, and the text after a bad long option.
+  static func help(progname: String) -> String {
+    var text = """
+      usage: \(progname) [options] [script [args]]
+      The Keycard shell: runs Lua 5.4 scripts as lua5.4 does, with kcsh's modules
+      on package.path; with no script and a terminal, an interactive shell.
+
+      """
+    text += luaOptions
+    text += "kcsh's own options (before the script name):\n"
+    var reserved: [String] = []
+    for option in LongOption.all {
+      guard option.available else {
+        reserved.append("--" + option.name)
+        continue
+      }
+      var head = "--" + option.name
+      if let value = option.value { head += " " + value }
+      text += "  " + head.padding(12) + option.help + "\n"
+    }
+    if !reserved.isEmpty {
+      text += "Reserved, not yet available: " + reserved.joined(separator: ", ") + "\n"
+    }
+    text += """
+      Environment (all ignored with -E):
+        LUA_INIT_5_4, LUA_INIT   code, or @file, run before the script
+        LUA_PATH_5_4, LUA_PATH, LUA_CPATH_5_4, LUA_CPATH   module search paths
+        KCSH_PATH                kcsh's module directory (default: share/kcsh/stdlib
+                                 next to the binary's directory), appended to package.path
+      Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
+      lua5.4 does); 2 a bad kcsh option.
+
+      """
+    return text
+  }
+
+  /// `--version`.
+  static var version: String { "kcsh \(KcshVersion.version)\n\(KcshVersion.luaCopyright)\n" }
+}
+
+extension String {
+  fileprivate func padding(_ width: Int) -> String {
+    count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+  }
+}

@@ -1,0 +1,2 @@
+arg = nil
+print("arg removed", arg)

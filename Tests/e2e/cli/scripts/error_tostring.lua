@@ -1,0 +1,2 @@
+local E = setmetatable({}, {__tostring = function(e) return "custom error object" end})
+error(E)

@@ -1,0 +1,2 @@
+io.write("buffered, flushed by exit")
+os.exit(7)

@@ -1,0 +1,3 @@
+print("looping")
+io.stdout:flush()
+while true do end

@@ -1,0 +1,1 @@
+error("mod_broken fails to load")

@@ -1,0 +1,5 @@
+print(pcall(error, "caught"))
+print(type(select(2, pcall(error, {1}))))
+print(select("#", pcall(error)))
+print(xpcall(function() error("x") end, function(m) return "handled: " .. m end))
+print(pcall(string.rep))

@@ -1,0 +1,1 @@
+return false, "not an error"

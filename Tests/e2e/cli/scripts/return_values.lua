@@ -1,0 +1,2 @@
+print("the main chunk's results are ignored")
+return 1, 2, 3

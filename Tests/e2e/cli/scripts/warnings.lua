@@ -1,0 +1,5 @@
+warn("not shown unless -W")
+warn("@on")
+warn("now ", "shown")
+warn("@off")
+warn("hidden again")
