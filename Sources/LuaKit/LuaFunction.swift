@@ -4,6 +4,10 @@ import LuaShim
 /// A Swift function callable from Lua. It reads its arguments from the state
 /// (indices 1...top), pushes its results and says how many; or it throws,
 /// and the error is raised in Lua once the Swift frames have returned.
+///
+/// Throwing `LuaArgumentError` raises `bad argument #n to 'f' (...)`; a
+/// `LuaError` raises its value (or message); a `LuaErrorConvertible` raises
+/// the value it pushes; any other error raises its description.
 public typealias LuaFunction = (LuaState) throws -> LuaResult
 
 /// Runs when a coroutine that a Swift function yielded is resumed: the values
@@ -18,6 +22,8 @@ public enum LuaResult {
   /// function's results.
   case yield(Int32)
   /// Yield the top `n` values; on resume, `then` runs and its result counts.
+  /// If the coroutine is never resumed, `then` is released when Lua collects
+  /// the coroutine.
   case yieldThen(Int32, LuaContinuation)
 }
 
@@ -37,8 +43,10 @@ final class ObjectBox {
 }
 
 extension LuaState {
-  /// Pushes `body` as a Lua function.
+  /// Pushes `body` as a Lua function. It may capture Swift state; Lua keeps
+  /// it alive until the function value is collected.
   public func push(function body: @escaping LuaFunction) {
+    room(2)
     kcsh_push_swift_function(L, Unmanaged.passRetained(FunctionBox(body)).toOpaque())
   }
 
@@ -49,9 +57,11 @@ extension LuaState {
   }
 
   /// Pushes `object` as a full userdata with the metatable `metatable`, which
-  /// `setup` fills the first time (with the metatable on top of the stack).
-  /// The userdata keeps the object alive until Lua collects it.
+  /// `setup` fills the first time (with the metatable on top of the stack;
+  /// leave `__gc` alone: it releases the object). The userdata keeps the
+  /// object alive until Lua collects it (or the VM closes).
   public func push(object: AnyObject, metatable: String, setup: (LuaState) -> Void = { _ in }) {
+    room(3)
     if kcsh_newmetatable(L, metatable) != 0 { setup(self) }
     pop()
     kcsh_push_swift_object(L, Unmanaged.passRetained(ObjectBox(object)).toOpaque(), metatable)
@@ -77,9 +87,11 @@ extension LuaState {
     throw typeError(arg, expected: "number")
   }
 
+  /// The string argument `arg`; a number is converted in place, as
+  /// `luaL_checklstring` does.
   public func checkString(_ arg: Int32) throws -> String {
+    if type(at: arg) == .number { _ = lua_tolstring(L, arg, nil) }
     if let s = string(at: arg) { return s }
-    if type(at: arg) == .number, let s = try? toString(at: arg) { return s }
     throw typeError(arg, expected: "string")
   }
 
@@ -87,14 +99,38 @@ extension LuaState {
     if type(at: arg) != .table { throw typeError(arg, expected: "table") }
   }
 
+  /// The Swift object of userdata argument `arg`, pushed with `metatable`.
+  public func checkObject<T: AnyObject>(_ arg: Int32, metatable: String, as: T.Type = T.self) throws -> T {
+    if let o = object(at: arg, metatable: metatable, as: T.self) { return o }
+    throw typeError(arg, expected: metatable)
+  }
+
+  /// `luaL_typeerror`'s message: the actual type is the `__name` of its
+  /// metatable when there is one.
   public func typeError(_ arg: Int32, expected: String) -> LuaArgumentError {
-    LuaArgumentError(arg, "\(expected) expected, got \(type(at: arg) == .none ? "no value" : typeName(at: arg))")
+    let base = top
+    defer { top = base }
+    let idx = arg > 0 ? arg : absolute(arg)
+    let actual: String
+    if luaL_getmetafield(L, idx, "__name") == LUA_TSTRING, let name = string(at: -1) {
+      actual = name
+    } else {
+      actual =
+        switch type(at: idx) {
+        case .lightUserdata: "light userdata"
+        case .none: "no value"
+        default: typeName(at: idx)
+        }
+    }
+    return LuaArgumentError(arg, "\(expected) expected, got \(actual)")
   }
 }
 
 // MARK: The Swift side of the C trampolines
 
-/// Runs a Swift function body and turns its outcome into a trampoline status.
+/// Turns a Swift function's outcome into a trampoline status. Results are the
+/// common case and cost nothing here.
+@inline(__always)
 private func perform(_ state: LuaState, _ body: () throws -> LuaResult) -> Int32 {
   do {
     switch try body() {
@@ -104,38 +140,52 @@ private func perform(_ state: LuaState, _ body: () throws -> LuaResult) -> Int32
       kcsh_set_yield_count(n)
       return Int32(KCSH_YIELD)
     case .yieldThen(let n, let k):
-      state.ensureStack(1)
+      state.room(1)
       kcsh_push_continuation(state.L, Unmanaged.passRetained(ContinuationBox(k)).toOpaque())
       state.insert(at: -(n + 1))
       kcsh_set_yield_count(n)
       return Int32(KCSH_YIELD_K)
     }
-  } catch let error as LuaArgumentError {
-    state.ensureStack(1)
-    state.push(error.message)
-    kcsh_set_argerror_index(error.argument)
-    return Int32(KCSH_ARGERROR)
-  } catch let error as LuaError {
-    state.ensureStack(1)
-    if let value = error.value, !value.isNil { state.push(value) } else { state.push(error.message) }
-    return Int32(KCSH_RAISE)
-  } catch {
-    state.ensureStack(1)
-    state.push(String(describing: error))
-    return Int32(KCSH_RAISE)
+  } catch let error {
+    return raise(state, error)
   }
 }
 
+/// Pushes the Lua value for `error` and says how the trampoline raises it.
+private func raise(_ state: LuaState, _ error: any Error) -> Int32 {
+  state.room(2)
+  switch error {
+  case let error as LuaArgumentError:
+    state.push(error.message)
+    kcsh_set_argerror_index(error.argument)
+    return Int32(KCSH_ARGERROR)
+  case let error as LuaError:
+    error.push(onto: state)
+  case let error as any LuaErrorConvertible:
+    let before = state.top
+    error.pushLuaError(onto: state)
+    // Exactly one value, whatever the conformer did.
+    if state.top <= before { state.push(String(describing: error)) }
+    state.top = before + 1
+  default:
+    state.push(String(describing: error))
+  }
+  return Int32(KCSH_RAISE)
+}
+
 private let dispatchFunction: kcsh_dispatch_fn = { L, box in
-  let function = Unmanaged<FunctionBox>.fromOpaque(box!).takeUnretainedValue()
   let state = LuaState(L!)
-  return perform(state) { try function.body(state) }
+  // The box is alive: the closure being called holds it in an upvalue.
+  return Unmanaged<FunctionBox>.fromOpaque(box!)._withUnsafeGuaranteedRef { function in
+    perform(state) { try function.body(state) }
+  }
 }
 
 private let resumeContinuation: kcsh_resume_fn = { L, box, base in
-  let k = Unmanaged<ContinuationBox>.fromOpaque(box!).takeUnretainedValue()
   let state = LuaState(L!)
-  return perform(state) { try k.body(state, base) }
+  return Unmanaged<ContinuationBox>.fromOpaque(box!)._withUnsafeGuaranteedRef { k in
+    perform(state) { try k.body(state, base) }
+  }
 }
 
 private let releaseBox: kcsh_release_fn = { box in

@@ -2,7 +2,9 @@ import CLua
 import LuaShim
 
 /// Owns a Lua state: created with the standard libraries open, closed on
-/// deinit. Use it from one thread.
+/// deinit (which runs every pending `__gc`, releasing Swift objects). Use it
+/// from one thread. Swift functions that capture their VM strongly keep it
+/// open: capture `LuaState` (or the VM weakly) instead.
 public final class LuaVM {
   public let L: OpaquePointer
   public var state: LuaState { LuaState(L) }
@@ -13,8 +15,9 @@ public final class LuaVM {
     guard let L = luaL_newstate() else { throw LuaError("cannot create state: not enough memory") }
     self.L = L
     lua_atpanic(L, { L in
-      // Unreachable by design (Swift only calls Lua in protected mode); if it
-      // ever happens, stop rather than longjmp into nowhere.
+      // Unreachable by design (Swift only calls Lua in protected mode, and
+      // running out of memory is fatal anyway); stop rather than longjmp into
+      // nowhere.
       let message = LuaState(L!).string(at: -1) ?? "?"
       fatalError("unprotected error in call to Lua API (\(message))")
     })
@@ -34,5 +37,16 @@ public final class LuaVM {
 
   public func register(_ name: String, _ body: @escaping LuaFunction) {
     state.register(name, body)
+  }
+
+  /// A full garbage collection (`collectgarbage()`), running finalizers.
+  /// Errors in `__gc` become warnings, as in Lua, so nothing raises.
+  public func collectGarbage() {
+    _ = kcsh_gc(L, LUA_GCCOLLECT, 0)
+  }
+
+  /// Bytes of memory Lua uses (`collectgarbage("count")` * 1024).
+  public var memoryInUse: Int {
+    Int(kcsh_gc(L, LUA_GCCOUNT, 0)) * 1024 + Int(kcsh_gc(L, LUA_GCCOUNTB, 0))
   }
 }

@@ -1,3 +1,4 @@
+import CLua
 import LuaShim
 
 /// A Lua value copied into Swift. Tables are copied deeply; functions,
@@ -56,8 +57,10 @@ public struct LuaTable: Hashable, Sendable {
   }
 }
 
-/// A function, userdata or thread kept alive in the registry while Swift holds
-/// it. Use it on the Lua thread only.
+/// A Lua value (a function, userdata or thread; or any value, from
+/// `LuaState.ref(at:)`) kept alive in the registry while Swift holds it.
+/// Use and release it on the Lua thread only. Once its VM is closed it is
+/// inert.
 public final class LuaRef: Hashable, @unchecked Sendable {
   let ref: Int32
   weak var vm: LuaVM?
@@ -70,7 +73,9 @@ public final class LuaRef: Hashable, @unchecked Sendable {
   }
 
   deinit {
-    if let vm { luaL_unref(vm.L, kcsh_registryindex(), ref) }
+    // The main thread may be suspended in a resume with a full frame: room
+    // for luaL_unref's two pushes first (it does not allocate otherwise).
+    if let vm, lua_checkstack(vm.L, 2) != 0 { luaL_unref(vm.L, kcsh_registryindex(), ref) }
   }
 
   public static func == (a: LuaRef, b: LuaRef) -> Bool { a === b }

@@ -1,17 +1,29 @@
 #include "LuaShim.h"
 #include <signal.h>
+#include <stdint.h>
 
 static kcsh_dispatch_fn dispatch_fn;
 static kcsh_resume_fn resume_fn;
 static kcsh_release_fn release_fn;
 
-/* Read right after the Swift call returns, on the same thread. */
+/* Read right after the Swift call returns, on the same OS thread, before any
+ * other Lua code can run: a thread-local is enough (no per-state slot). */
 static _Thread_local int argerror_index;
 static _Thread_local int yield_count;
 
 static const char *const FUNCTION_MT = "kcsh.function";
 static const char *const CONTINUATION_MT = "kcsh.continuation";
 static const char LAST_ERROR_KEY = 0;
+static const char RAISED_NIL = 0; /* stands for nil in the LAST_ERROR_KEY slot */
+
+/* A box userdata: a Swift object retained by Lua. The magic number lets __gc
+ * and the trampoline refuse a foreign userdata (getmetatable(obj).__gc(io.stdout)
+ * from a script, or an upvalue replaced through the debug library). */
+#define BOX_MAGIC ((uintptr_t)0x6b6373685f626f78u) /* "kcsh_box" */
+typedef struct {
+  uintptr_t magic;
+  void *box;
+} kcsh_box;
 
 void kcsh_install(kcsh_dispatch_fn d, kcsh_resume_fn r, kcsh_release_fn rel) {
   dispatch_fn = d;
@@ -22,19 +34,29 @@ void kcsh_install(kcsh_dispatch_fn d, kcsh_resume_fn r, kcsh_release_fn rel) {
 void kcsh_set_argerror_index(int arg) { argerror_index = arg; }
 void kcsh_set_yield_count(int n) { yield_count = n; }
 
+/* The box slot of the value at idx, or NULL when it is not a box userdata. */
+static kcsh_box *to_box(lua_State *L, int idx) {
+  kcsh_box *b = (kcsh_box *)lua_touserdata(L, idx);
+  if (b == NULL || lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(kcsh_box) ||
+      b->magic != BOX_MAGIC)
+    return NULL;
+  return b;
+}
+
 static int box_gc(lua_State *L) {
-  void **slot = (void **)lua_touserdata(L, 1);
-  if (slot != NULL && *slot != NULL) {
-    void *box = *slot;
-    *slot = NULL; /* a resurrected userdata must not release twice */
+  kcsh_box *b = to_box(L, 1);
+  if (b != NULL && b->box != NULL) {
+    void *box = b->box;
+    b->box = NULL; /* a resurrected or twice-finalized userdata must not release twice */
     release_fn(box);
   }
   return 0;
 }
 
 static void push_box(lua_State *L, void *box, const char *tname) {
-  void **slot = (void **)lua_newuserdatauv(L, sizeof(void *), 0);
-  *slot = box;
+  kcsh_box *b = (kcsh_box *)lua_newuserdatauv(L, sizeof(kcsh_box), 0);
+  b->magic = BOX_MAGIC;
+  b->box = box;
   kcsh_newmetatable(L, tname);
   lua_setmetatable(L, -2);
 }
@@ -44,8 +66,9 @@ static int finish(lua_State *L, int status);
 static int continuation(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   int base = (int)ctx;
-  void *box = *(void **)lua_touserdata(L, base);
-  return finish(L, resume_fn(L, box, base));
+  kcsh_box *b = to_box(L, base);
+  if (b == NULL || b->box == NULL) return luaL_error(L, "Swift continuation was released");
+  return finish(L, resume_fn(L, b->box, base));
 }
 
 /* Acts on what Swift returned, now that its frames are gone. */
@@ -63,13 +86,20 @@ static int finish(lua_State *L, int status) {
     return lua_yieldk(L, n, (lua_KContext)base, continuation);
   }
   default:
+    /* Returning more values than the stack holds would read below the frame. */
+    if (status < 0 || status > lua_gettop(L))
+      return luaL_error(L, "Swift function returned %d results but pushed %d", status, lua_gettop(L));
     return status;
   }
 }
 
 static int trampoline(lua_State *L) {
-  void *box = *(void **)lua_touserdata(L, lua_upvalueindex(1));
-  return finish(L, dispatch_fn(L, box));
+  kcsh_box *b = (kcsh_box *)lua_touserdata(L, lua_upvalueindex(1));
+  /* Cheap checks (no call): the upvalue is ours unless the debug library
+   * replaced it or a script ran its __gc by hand. */
+  if (b == NULL || b->magic != BOX_MAGIC || b->box == NULL)
+    return luaL_error(L, "Swift function was released");
+  return finish(L, dispatch_fn(L, b->box));
 }
 
 void kcsh_push_swift_function(lua_State *L, void *box) {
@@ -91,15 +121,19 @@ void kcsh_push_swift_object(lua_State *L, void *box, const char *tname) {
 }
 
 void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname) {
-  void **slot = (void **)(tname ? luaL_testudata(L, idx, tname) : lua_touserdata(L, idx));
-  return slot ? *slot : NULL;
+  if (tname != NULL && luaL_testudata(L, idx, tname) == NULL) return NULL;
+  kcsh_box *b = to_box(L, idx);
+  return b ? b->box : NULL;
 }
 
 void kcsh_push_continuation(lua_State *L, void *box) { push_box(L, box, CONTINUATION_MT); }
 
 int kcsh_msghandler(lua_State *L) {
   /* Keep the original value for Swift callers that want the structure. */
-  lua_pushvalue(L, 1);
+  if (lua_isnil(L, 1))
+    lua_pushlightuserdata(L, (void *)&RAISED_NIL);
+  else
+    lua_pushvalue(L, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &LAST_ERROR_KEY);
   const char *msg = lua_tostring(L, 1);
   if (msg == NULL) {
@@ -111,7 +145,18 @@ int kcsh_msghandler(lua_State *L) {
   return 1;
 }
 
-void kcsh_push_last_error(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &LAST_ERROR_KEY); }
+int kcsh_push_last_error(lua_State *L) {
+  int kept = lua_rawgetp(L, LUA_REGISTRYINDEX, &LAST_ERROR_KEY) != LUA_TNIL;
+  if (lua_touserdata(L, -1) == (void *)&RAISED_NIL) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+  }
+  /* Cleared, so the value is not kept alive and a later error that skipped
+   * the handler (out of memory) is not mistaken for this one. */
+  lua_pushnil(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &LAST_ERROR_KEY);
+  return kept;
+}
 
 int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
@@ -165,6 +210,8 @@ int kcsh_popenlibs(lua_State *L) {
   lua_pushcfunction(L, openlibs_k);
   return lua_pcall(L, 0, 0, 0);
 }
+
+int kcsh_gc(lua_State *L, int what, int arg) { return lua_gc(L, what, arg); }
 
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;

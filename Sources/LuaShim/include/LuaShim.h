@@ -25,13 +25,14 @@ typedef void (*kcsh_release_fn)(void *box);
 void kcsh_install(kcsh_dispatch_fn dispatch, kcsh_resume_fn resume,
                   kcsh_release_fn release);
 
-/* Side channel for the statuses that need a number (per state, so coroutines
- * on one thread cannot mix them up: the trampoline reads them right away). */
+/* Side channel for the statuses that need a number (thread-local: the
+ * trampoline reads them as soon as the Swift function returns). */
 void kcsh_set_argerror_index(int arg);
 void kcsh_set_yield_count(int n);
 
 /* Pushes a C closure that calls the Swift callable `box` (already retained;
- * released by __gc of its userdata). */
+ * released by __gc of its userdata). The trampoline raises an error if the
+ * function returns more results than its stack holds. */
 void kcsh_push_swift_function(lua_State *L, void *box);
 /* Pushes (creating on first use) the metatable `tname` for Swift objects, with
  * a __gc that releases their box. Returns 1 when it was new, to be filled. */
@@ -40,7 +41,9 @@ int kcsh_newmetatable(lua_State *L, const char *tname);
  * `tname`; its __gc releases the box. */
 void kcsh_push_swift_object(lua_State *L, void *box, const char *tname);
 /* The box of a userdata made by kcsh_push_swift_object or a continuation, or
- * NULL when idx holds anything else (or tname does not match, when given). */
+ * NULL when idx holds anything else (or tname does not match, when given).
+ * Box userdata carry a magic number, so a foreign userdata is never read as
+ * a box. */
 void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname);
 /* Pushes a userdata that owns a continuation box (released by __gc). */
 void kcsh_push_continuation(lua_State *L, void *box);
@@ -56,7 +59,12 @@ int kcsh_popenlibs(lua_State *L);
  * or __tostring, or "(error object is a %s value)", then the traceback). The
  * original error value is kept and can be fetched with kcsh_push_last_error. */
 int kcsh_msghandler(lua_State *L);
-void kcsh_push_last_error(lua_State *L);
+/* Pushes the value the handler kept and forgets it, so it is not kept alive or
+ * mistaken for a later one. Returns 0 (and pushes nil) when the handler did
+ * not run, as for memory errors. */
+int kcsh_push_last_error(lua_State *L);
+/* lua_gc is variadic, so Swift cannot call it. */
+int kcsh_gc(lua_State *L, int what, int arg);
 
 /* Ctrl-C: from a signal handler, arm a hook that raises "interrupted!" at the
  * next instruction count in state L (lua.c's lstop/laction). Signal-safe. */
@@ -89,5 +97,8 @@ static inline lua_State *kcsh_mainthread(lua_State *L) {
   lua_pop(L, 1);
   return M;
 }
+
+/* The REPL's signal handling. */
+#include "kcsh_signals.h"
 
 #endif
