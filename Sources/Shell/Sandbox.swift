@@ -31,7 +31,9 @@ enum Sandbox {
   static let startTimeoutMilliseconds: Int32 = 30_000
 
   /// Starts the child, sets KEYCARD_API_BASE_URL and KEYCARD_API_API_KEY in
-  /// kcsh's environment and returns the base URL.
+  /// kcsh's environment and returns the base URL. What the child writes on
+  /// stderr while it starts is shown only if it fails; afterwards, its stderr
+  /// goes to kcsh's and its stdout is read and dropped.
   static func start() throws(Failure) -> String {
     guard let dir = Executable.directory else {
       throw Failure(message: "--sandbox: cannot find kcsh's own directory")
@@ -40,38 +42,40 @@ enum Sandbox {
     guard access(path, X_OK) == 0 else {
       throw Failure(message: "--sandbox needs kcsh-sandbox next to kcsh, and \(path) is missing")
     }
-    var toChild: [Int32] = [-1, -1]
-    var fromChild: [Int32] = [-1, -1]
-    guard makePipe(&toChild) else { throw systemFailure("pipe") }
-    guard makePipe(&fromChild) else {
-      close(toChild[0])
-      close(toChild[1])
-      throw systemFailure("pipe")
+    var pipes: [[Int32]] = []
+    for _ in 0..<3 {
+      var fds: [Int32] = [-1, -1]
+      guard makePipe(&fds) else {
+        for fd in pipes.joined() { close(fd) }
+        throw systemFailure("pipe")
+      }
+      pipes.append(fds)
     }
+    let (toChild, fromStdout, fromStderr) = (pipes[0], pipes[1], pipes[2])
     let pid: pid_t
     do {
-      pid = try spawn(path, ["--port", "0", "--exit-with-stdin"], stdin: toChild[0], stdout: fromChild[1])
+      pid = try spawn(
+        path, ["--port", "0", "--exit-with-stdin"],
+        stdio: [toChild[0], fromStdout[1], fromStderr[1]])
     } catch {
-      for fd in toChild + fromChild { close(fd) }
+      for fd in pipes.joined() { close(fd) }
       throw error
     }
-    close(toChild[0])
-    close(fromChild[1])
+    for fd in [toChild[0], fromStdout[1], fromStderr[1]] { close(fd) }
     child = Child(pid: pid, stdinFD: toChild[1])
     if !atexitInstalled {
       atexitInstalled = true
       atexit { Sandbox.stopRunning() }
     }
 
+    var startup = Startup(stdout: fromStdout[0], stderr: fromStderr[0])
     let lines: [String]
     do {
-      lines = try readLines(2, from: fromChild[0])
+      lines = try startup.readLines(2)
     } catch {
-      close(fromChild[0])
       stopRunning()
-      throw error
+      throw startup.failure(error.message)
     }
-    startDraining(fromChild[0])
     var url: String?
     var key: String?
     for line in lines {
@@ -80,8 +84,10 @@ enum Sandbox {
     }
     guard let url, let key else {
       stopRunning()
-      throw Failure(message: "kcsh-sandbox did not print its URL and API key (it printed: \(lines.joined(separator: " | ")))")
+      let printed = lines.joined(separator: " | ")
+      throw startup.failure("kcsh-sandbox did not print its URL and API key (it printed: \(printed))")
     }
+    startForwarding(stdout: fromStdout[0], stderr: fromStderr[0])
     setenv("KEYCARD_API_BASE_URL", url, 1)
     setenv("KEYCARD_API_API_KEY", key, 1)
     return url
@@ -112,14 +118,15 @@ enum Sandbox {
     return false
   }
 
-  private static func spawn(_ path: String, _ arguments: [String], stdin: Int32, stdout: Int32)
+  private static func spawn(_ path: String, _ arguments: [String], stdio: [Int32])
     throws(Failure) -> pid_t
   {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-    posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+    for (target, fd) in stdio.enumerated() {
+      posix_spawn_file_actions_adddup2(&actions, fd, Int32(target))
+    }
 
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -146,60 +153,114 @@ enum Sandbox {
     return pid
   }
 
-  /// Reads `count` lines from `fd`, failing if the child closes its output
-  /// or takes longer than `startTimeoutMilliseconds`. Bytes after the last
-  /// line are dropped.
-  private static func readLines(_ count: Int, from fd: Int32) throws(Failure) -> [String] {
-    var lines: [String] = []
-    var current: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 512)
-    var waited: Int32 = 0
-    while lines.count < count {
-      var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-      let ready = poll(&poller, 1, 100)
-      if ready < 0 && errno == EINTR { continue }
-      if ready == 0 {
-        waited += 100
-        if waited >= startTimeoutMilliseconds {
-          throw Failure(message: "kcsh-sandbox did not start within \(startTimeoutMilliseconds / 1000) s")
-        }
-        continue
-      }
-      let n = read(fd, &buffer, buffer.count)
-      if n < 0 && errno == EINTR { continue }
-      if n <= 0 {
-        throw Failure(message: "kcsh-sandbox stopped before it was ready (see its messages above)")
-      }
-      for byte in buffer[..<n] {
-        if byte == UInt8(ascii: "\n") {
-          if lines.count < count { lines.append(String(decoding: current, as: UTF8.self)) }
-          current = []
-        } else {
-          current.append(byte)
-        }
-      }
+  /// Reading the child's first lines, keeping what it says on stderr.
+  private struct Startup {
+    let stdout: Int32
+    let stderr: Int32
+    var errors: [UInt8] = []
+
+    init(stdout: Int32, stderr: Int32) {
+      self.stdout = stdout
+      self.stderr = stderr
     }
-    return lines
+
+    /// Reads `count` lines from stdout; fails if the child closes it or
+    /// takes longer than `startTimeoutMilliseconds`. Bytes after the last
+    /// line are dropped.
+    mutating func readLines(_ count: Int) throws(Failure) -> [String] {
+      var lines: [String] = []
+      var current: [UInt8] = []
+      var waited: Int32 = 0
+      while lines.count < count {
+        var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)]
+        let ready = poll(&fds, 2, 100)
+        if ready < 0 && errno == EINTR { continue }
+        if ready == 0 {
+          waited += 100
+          if waited >= startTimeoutMilliseconds {
+            throw Failure(message: "kcsh-sandbox did not start within \(startTimeoutMilliseconds / 1000) s")
+          }
+          continue
+        }
+        if fds[1].revents != 0 { _ = readSome(stderr, into: &errors) }
+        guard fds[0].revents != 0 else { continue }
+        var chunk: [UInt8] = []
+        guard readSome(stdout, into: &chunk) else {
+          throw Failure(message: "kcsh-sandbox stopped before it was ready")
+        }
+        for byte in chunk {
+          if byte == UInt8(ascii: "\n") {
+            if lines.count < count { lines.append(String(decoding: current, as: UTF8.self)) }
+            current = []
+          } else {
+            current.append(byte)
+          }
+        }
+      }
+      return lines
+    }
+
+    /// The failure, with what the child said on stderr (it has been
+    /// stopped, so its stderr ends).
+    mutating func failure(_ message: String) -> Failure {
+      while readSome(stderr, into: &errors) {}
+      close(stdout)
+      close(stderr)
+      var text = String(decoding: errors, as: UTF8.self)
+      if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
+      return Failure(message: message + (text.isEmpty ? "" : "; it said:\n" + text.dropLast()))
+    }
   }
 
-  /// Reads and drops the child's further output on a thread of its own, so
-  /// that it never blocks on a full pipe.
-  private static func startDraining(_ fd: Int32) {
+  /// Appends what one read() gives; false at end of file or on error.
+  private static func readSome(_ fd: Int32, into bytes: inout [UInt8]) -> Bool {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+      let n = read(fd, &buffer, buffer.count)
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { return false }
+      bytes += buffer[..<n]
+      return true
+    }
+  }
+
+  /// On a thread of its own, drops the child's further stdout (so it never
+  /// blocks on a full pipe) and copies its stderr to kcsh's.
+  private static func startForwarding(stdout: Int32, stderr: Int32) {
     var thread = pthread_t()
+    let fds = UnsafeMutableRawPointer(bitPattern: Int(stdout) << 32 | Int(stderr))
     let rc = pthread_create(
       &thread, nil,
       { argument in
-        let fd = Int32(Int(bitPattern: argument) - 1)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-          let n = read(fd, &buffer, buffer.count)
-          if n > 0 || (n < 0 && errno == EINTR) { continue }
-          break
+        let packed = Int(bitPattern: argument)
+        var open = [Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed & 0xffff_ffff)]
+        let err = open[1]
+        while !open.isEmpty {
+          var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+          if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if errno == EINTR { continue }
+            break
+          }
+          for p in fds where p.revents != 0 {
+            var bytes: [UInt8] = []
+            if Sandbox.readSome(p.fd, into: &bytes) {
+              if p.fd == err { bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) } }
+            } else {
+              close(p.fd)
+              open.removeAll { $0 == p.fd }
+            }
+          }
         }
-        close(fd)
+        for fd in open { close(fd) }
         return nil
-      }, UnsafeMutableRawPointer(bitPattern: Int(fd) + 1))
-    if rc == 0 { pthread_detach(thread) } else { close(fd) }
+      }, fds)
+    if rc == 0 {
+      pthread_detach(thread)
+    } else {
+      close(stdout)
+      close(stderr)
+    }
   }
 
   /// A pipe whose ends are closed on exec (kcsh runs no other thread yet,

@@ -1,0 +1,63 @@
+"""--sandbox with the real kcsh-sandbox, when it has been built (it is not
+part of the lean and ASan builds): the child serves HTTP while the script
+runs, and its port is closed once kcsh has exited."""
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import urllib.request
+
+import pytest
+
+from conftest import clean_env
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+CANDIDATES = [os.environ.get("KCSH_SANDBOX_BIN", ""),
+              os.environ.get("KCSH_BIN_DIR", "") and str(pathlib.Path(os.environ["KCSH_BIN_DIR"]) / "kcsh-sandbox"),
+              str(ROOT / ".build" / "debug" / "kcsh-sandbox"),
+              str(ROOT / ".build-sandbox" / "debug" / "kcsh-sandbox")]
+
+
+def real_sandbox():
+    for c in CANDIDATES:
+        if c:
+            p = pathlib.Path(c)
+            if not p.is_absolute():
+                p = ROOT / p
+            if p.is_file() and os.access(p, os.X_OK):
+                return p
+    return None
+
+
+@pytest.fixture
+def kcsh_with_real_sandbox(kcsh_bin, tmp_path):
+    sandbox = real_sandbox()
+    if sandbox is None:
+        pytest.skip("kcsh-sandbox is not built")
+    shutil.copy2(kcsh_bin, tmp_path / "kcsh")
+    (tmp_path / "kcsh-sandbox").symlink_to(sandbox.resolve())
+    return tmp_path / "kcsh"
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_real_sandbox_serves_then_stops(kcsh_with_real_sandbox):
+    script = ("print(os.getenv('KEYCARD_API_BASE_URL')) io.stdout:flush() "
+              "print(io.read('l')) os.exit(4)")
+    p = subprocess.Popen([str(kcsh_with_real_sandbox), "--sandbox", "-e", script], env=clean_env(),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = p.stdout.readline().decode().strip()
+    assert url.startswith("http://127.0.0.1:")
+    port = int(url.rsplit(":", 1)[1])
+    with urllib.request.urlopen(url + "/openapi.json", timeout=10) as r:
+        assert r.status == 200
+    out, err = p.communicate(b"go on\n", timeout=60)
+    assert p.returncode == 4
+    assert out == b"go on\n"
+    assert f"local Keycard sandbox at {url}".encode() in err
+    assert not port_open(port)
