@@ -1,0 +1,35 @@
+"""Fixtures of the sandbox tests (helpers are in sandboxlib.py)."""
+import pytest
+
+from sandboxlib import Sandbox, unique
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """One demo sandbox shared by the tests that only add data of their own."""
+    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def start_sandbox():
+    """Start sandboxes with given arguments; all are stopped after the test."""
+    started = []
+
+    def start(*args, **kw):
+        s = Sandbox(*args, **kw)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture
+def org(sandbox):
+    """A new organization of the shared sandbox."""
+    r = sandbox.post("/organizations", json={"name": unique("Org ")})
+    assert r.status_code == 201, r.text
+    return r.json()

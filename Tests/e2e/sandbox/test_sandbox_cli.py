@@ -1,0 +1,79 @@
+"""How kcsh-sandbox starts and stops: the two-line contract, options, signals."""
+import signal
+import subprocess
+import time
+
+import requests
+
+from sandboxlib import SANDBOX_BIN, Sandbox, assert_error
+
+
+def test_startup_lines_and_api_key(start_sandbox):
+    s = start_sandbox("--api-key", "fixed-key-123")
+    assert s.lines == [f"KEYCARD_API_BASE_URL=http://127.0.0.1:{s.port}", "KEYCARD_API_API_KEY=fixed-key-123"]
+    assert s.get("/organizations").status_code == 200
+    # the default key is random, and differs between runs
+    a = start_sandbox()
+    b = start_sandbox()
+    assert a.key != b.key and len(a.key) >= 32 and a.port != b.port
+
+
+def test_fixed_port(start_sandbox):
+    probe = start_sandbox()
+    port = probe.port
+    probe.stop()
+    s = start_sandbox("--port", str(port))
+    assert s.port == port
+
+
+def test_openapi_without_credentials(sandbox):
+    r = requests.get(sandbox.url("/openapi.json"))
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    doc = r.json()
+    assert doc["openapi"].startswith("3.") and "/organizations/{organization_id}/users" in doc["paths"]
+
+
+def test_help_tells_the_truth():
+    out = subprocess.run([str(SANDBOX_BIN), "--help"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0
+    for opt in ("--port", "--api-key", "--db", "--demo", "--scale", "--faults", "--seed", "--exit-with-stdin", "--token-ttl"):
+        assert opt in out.stdout
+    bad = subprocess.run([str(SANDBOX_BIN), "--bogus"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--bogus" in bad.stderr and bad.stdout == ""
+    bad = subprocess.run([str(SANDBOX_BIN), "--faults", "429=7"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "429" in bad.stderr
+
+
+def test_sigterm_and_sigint_stop_cleanly(start_sandbox):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        s = start_sandbox()
+        assert s.stop(sig) == 0
+
+
+def test_exit_with_stdin(start_sandbox):
+    s = start_sandbox("--exit-with-stdin")
+    s.proc.stdin.close()
+    assert s.proc.wait(10) == 0
+    # without the flag, closing stdin changes nothing
+    t = start_sandbox()
+    t.proc.stdin.close()
+    time.sleep(0.5)
+    assert t.proc.poll() is None and t.get("/organizations").status_code == 200
+
+
+def test_scale(start_sandbox):
+    s = start_sandbox("--scale", "20000")
+    r = s.get("/organizations/scale/identities", params={"expand": "total_count", "limit": 1})
+    assert r.json()["pagination"]["total_count"] == 20000
+    page = s.get("/organizations/scale/users", params={"limit": 1000}).json()
+    assert len(page["items"]) == 1000 and page["page_info"]["has_next_page"]
+
+
+def test_demo_data(sandbox):
+    labels = {o["label"] for o in sandbox.get("/organizations", params={"limit": 1000}).json()["items"]}
+    assert {"acme", "globex", "initech"} <= labels
+    assert sandbox.get("/organizations/acme/users").json()["items"]
+    assert sandbox.get("/organizations/acme/invitations").json()["items"]
+    sas = sandbox.get("/organizations/acme/service-accounts").json()["items"]
+    assert sas and sandbox.get(f"/organizations/acme/service-accounts/{sas[0]['id']}/credentials").json()["items"]
+    assert sandbox.get("/organizations/acme/sso-connection").status_code == 200
