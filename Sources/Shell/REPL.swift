@@ -1,11 +1,148 @@
+@preconcurrency import Glibc
+import CEdit
+import CLua
 import LuaKit
+import LuaShim
 
-/// The interactive loop (stub: the REPL issue fills it in).
+/// The interactive loop, after lua.c's `doREPL`: read a chunk (trying
+/// `return <line>` first, then more lines while it is incomplete), run it
+/// protected, print its results with `Printer`, report errors and go on.
+/// On a terminal it reads through libedit with persistent history; otherwise
+/// it writes prompts to stdout and reads lines from stdin, as lua.c does
+/// without readline.
 public struct REPL {
   let state: LuaState
+  let printer = Printer()
 
   public init(state: LuaState) { self.state = state }
 
   /// Reads, evaluates and prints until end of input; returns the exit status.
-  public func run() -> Int32 { 0 }
+  public func run() -> Int32 {
+    let source: LineSource
+    if isatty(0) != 0 {
+      useUTF8Locale()
+      let editor = LineEditor(historyPath: HistoryFile.defaultPath())
+      let completer = Completer(state: state)
+      editor?.completer = { completer.complete($0) }
+      source = editor ?? PlainLineSource()
+    } else {
+      source = PlainLineSource()
+    }
+    kcsh_sigint_idle()
+    defer { kcsh_sigint_restore() }
+    let base = state.top
+    defer { state.top = base }
+    while true {
+      state.top = base
+      switch readChunk(from: source) {
+      case .end:
+        fputs("\n", kcsh_stdout())
+        fflush(kcsh_stdout())
+        return 0
+      case .interrupted:
+        continue
+      case .failed(let error):
+        report(error)
+      case .loaded:
+        evaluate(base: base)
+      }
+    }
+  }
+
+  enum Chunk {
+    /// The compiled chunk is on top of the stack.
+    case loaded
+    case failed(LuaError)
+    case interrupted
+    case end
+  }
+
+  /// lua.c's `loadline`: one line as an expression if it compiles as one,
+  /// else as statements, asking for more lines while the error is at <eof>.
+  func readChunk(from source: LineSource) -> Chunk {
+    let line: [UInt8]
+    switch source.read(prompt: prompt(first: true)) {
+    case .end: return .end
+    case .interrupted: return .interrupted
+    case .line(let l): line = l
+    }
+    var code = line
+    if line.first == UInt8(ascii: "=") {
+      code = Array("return ".utf8) + line.dropFirst()  // `=expr`, as lua 5.4 (and Neovim) accept
+    } else if (try? state.load(Array("return ".utf8) + line + [UInt8(ascii: ";")], name: "=stdin")) != nil {
+      if !line.isEmpty { source.remember(line) }
+      return .loaded
+    }
+    var typed = line
+    while true {
+      do {
+        try state.load(code, name: "=stdin")
+        source.remember(typed)
+        return .loaded
+      } catch {
+        guard error.message.hasSuffix("<eof>") else {
+          source.remember(typed)
+          return .failed(error)
+        }
+        switch source.read(prompt: prompt(first: false)) {
+        case .end:
+          source.remember(typed)
+          return .failed(error)
+        case .interrupted:
+          return .interrupted
+        case .line(let more):
+          code += [UInt8(ascii: "\n")] + more
+          typed += [UInt8(ascii: "\n")] + more
+        }
+      }
+    }
+  }
+
+  /// Runs the chunk on top and prints its results. Ctrl-C meanwhile raises
+  /// "interrupted!" in the running code (lua.c's `laction`).
+  func evaluate(base: Int32) {
+    kcsh_sigint_running(state.L)
+    defer {
+      kcsh_sigint_idle()
+      kcsh_clear_interrupt(state.L)  // a Ctrl-C that came too late to fire
+    }
+    do {
+      try state.call(nargs: 0, nresults: LUA_MULTRET)
+      if state.top > base {
+        // __tostring runs Lua code, so printing stays interruptible too.
+        var out = try printer.renderBytes(state, from: base + 1, to: state.top)
+        out.append(UInt8(ascii: "\n"))
+        fwrite(out, 1, out.count, kcsh_stdout())
+      }
+      fflush(kcsh_stdout())
+    } catch {
+      report(error)
+    }
+  }
+
+  /// lua.c's `get_prompt`: `tostring(_PROMPT)` or `tostring(_PROMPT2)` when
+  /// set, else the default.
+  func prompt(first: Bool) -> String {
+    let top = state.top
+    defer { state.top = top }
+    if state.getGlobal(first ? "_PROMPT" : "_PROMPT2") != .nil, let text = try? state.toString(at: -1) {
+      return text
+    }
+    return first ? "> " : ">> "
+  }
+
+  /// The message and traceback on stderr, as lua.c's REPL prints them.
+  func report(_ error: LuaError) {
+    fflush(kcsh_stdout())
+    fputs(error.description + "\n", kcsh_stderr())
+    fflush(kcsh_stderr())
+  }
+
+  /// libedit decodes keys and history in the locale's encoding: the one the
+  /// environment names, or UTF-8 when it names none. Only LC_CTYPE changes,
+  /// so Lua's number formatting is untouched.
+  private func useUTF8Locale() {
+    let name = setlocale(LC_CTYPE, "").map { String(cString: $0) } ?? "C"
+    if name == "C" || name == "POSIX" { setlocale(LC_CTYPE, "C.UTF-8") }
+  }
 }
