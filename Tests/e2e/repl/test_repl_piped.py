@@ -1,0 +1,119 @@
+"""`kcsh -i` with stdin not a terminal: lua.c's REPL without readline
+(prompts on stdout, lines from stdin), and the value printer seen through it."""
+import os
+import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.asan
+
+TIMEOUT = 10
+
+
+def run_i(kcsh_bin, tmp_path, stdin):
+    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = subprocess.run(
+        [kcsh_bin, "-i"], input=stdin.encode(), capture_output=True, env=env, timeout=TIMEOUT)
+    out = proc.stdout.decode()
+    first, _, rest = out.partition("\n")
+    assert "Lua" in first or "kcsh" in first  # the version banner (-i implies -v)
+    return proc.returncode, rest, proc.stderr.decode()
+
+
+def show(kcsh_bin, tmp_path, code):
+    """What the REPL prints for one line of input."""
+    status, out, err = run_i(kcsh_bin, tmp_path, code + "\n")
+    assert status == 0 and err == ""
+    assert out.startswith("> ") and out.endswith("\n> \n")
+    return out[2:-4]
+
+
+def test_piped_session(kcsh_bin, tmp_path):
+    status, out, err = run_i(
+        kcsh_bin, tmp_path, "1+1\nfunction f(x)\nreturn x + 1\nend\nf(1)\nerror('e')\n'x', nil, 3\n")
+    assert status == 0
+    assert out == "> 2\n> >> >> > 2\n> > x\tnil\t3\n> \n"
+    assert err.startswith("stdin:1: e\nstack traceback:\n")
+    assert not (tmp_path / "state").exists()  # no history without a terminal
+
+
+def test_piped_incomplete_chunk_at_eof(kcsh_bin, tmp_path):
+    status, out, err = run_i(kcsh_bin, tmp_path, "for i = 1, 2 do\n")
+    assert status == 0
+    assert out == "> >> > \n"  # as lua.c: the error, then a prompt that meets EOF
+    assert "'end' expected" in err and "<eof>" in err
+
+
+def test_piped_prompt(kcsh_bin, tmp_path):
+    status, out, _ = run_i(kcsh_bin, tmp_path, "_PROMPT = 'lua> '\n1\n")
+    assert out == "> lua> 1\nlua> \n"
+
+
+def test_tables_nested_and_sorted(kcsh_bin, tmp_path):
+    assert show(kcsh_bin, tmp_path, "{a=1,b={2,3}}") == "{ a = 1, b = { 2, 3 } }"
+    assert show(kcsh_bin, tmp_path, "{}") == "{}"
+    assert show(kcsh_bin, tmp_path, '{c=1, a=2, b=3, 0, [10]=5, ["not id"]=1, ["end"]=2, [true]=1}') == (
+        '{ 0, [10] = 5, [true] = 1, a = 2, b = 3, c = 1, ["end"] = 2, ["not id"] = 1 }')
+
+
+def test_strings_quoted_inside_tables_only(kcsh_bin, tmp_path):
+    assert show(kcsh_bin, tmp_path, '"plain"') == "plain"
+    assert show(kcsh_bin, tmp_path, r'{"a\nb", "q\"\\", "\0\1", "é", "\xff"}') == (
+        r'{ "a\nb", "q\"\\", "\000\001", "é", "\255" }')
+
+
+def test_cycles_and_shared_tables_are_marked(kcsh_bin, tmp_path):
+    assert show(kcsh_bin, tmp_path, "t = {1}; t.me = t; return t") == "<1>{ 1, me = <table 1> }"
+    assert show(kcsh_bin, tmp_path, "s = {}; s[1] = 0; return {x = s, y = s}") == (
+        "{ x = <1>{ 0 }, y = <table 1> }")
+
+
+def test_depth_is_limited(kcsh_bin, tmp_path):
+    out = show(kcsh_bin, tmp_path, "t = {}; for i = 1, 20 do t = {t} end; return t")
+    assert "{...}" in out
+    assert out.count("{") == 7  # six levels, then {...}
+
+
+def test_functions_and_tostring(kcsh_bin, tmp_path):
+    assert show(kcsh_bin, tmp_path, "{print, print, type}") == (
+        "{ <function 1>, <function 1>, <function 2> }")
+    assert show(kcsh_bin, tmp_path, "setmetatable({}, {__tostring = function() return 'OBJ' end})") == "OBJ"
+    assert show(kcsh_bin, tmp_path, "print").startswith("function: ")
+
+
+def test_wide_tables_take_several_lines(kcsh_bin, tmp_path):
+    out = show(kcsh_bin, tmp_path,
+               "{name = string.rep('n', 50), id = 'org_123', members = {'ana', 'bob'}, "
+               "settings = {sso = true, mfa = {required = true, methods = {'totp', 'webauthn'}}}}")
+    assert out == (
+        "{\n"
+        "  id = \"org_123\",\n"
+        "  members = { \"ana\", \"bob\" },\n"
+        "  name = \"" + "n" * 50 + "\",\n"
+        "  settings = {\n"
+        "    mfa = { methods = { \"totp\", \"webauthn\" }, required = true },\n"
+        "    sso = true\n"
+        "  }\n"
+        "}")
+
+
+def test_long_lists_are_packed(kcsh_bin, tmp_path):
+    out = show(kcsh_bin, tmp_path, "t = {} for i = 1, 40 do t[i] = i * 1000 end return t")
+    lines = out.split("\n")
+    assert lines[0] == "{"
+    assert lines[-1] == "}"
+    assert 2 < len(lines) < 10
+    assert all(len(line) <= 80 for line in lines)
+
+
+def test_several_results_with_a_multiline_table(kcsh_bin, tmp_path):
+    out = show(kcsh_bin, tmp_path, "1, {a = string.rep('x', 40), b = string.rep('y', 40)}")
+    assert out.startswith("1\n{\n")
+
+
+def test_error_in_tostring_is_reported(kcsh_bin, tmp_path):
+    status, out, err = run_i(
+        kcsh_bin, tmp_path, "setmetatable({}, {__tostring = function() error('bad') end})\n1\n")
+    assert status == 0
+    assert "bad" in err
+    assert out.endswith("> 1\n> \n")
