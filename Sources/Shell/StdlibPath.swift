@@ -17,7 +17,8 @@ enum StdlibPath {
       return String(cString: value)
     }
     guard let bin = Executable.directory else { return nil }
-    let installed = bin + "/../share/kcsh/stdlib"
+    let prefix = bin.lastIndex(of: "/").map { String(bin[..<$0]) } ?? ""
+    let installed = prefix + "/share/kcsh/stdlib"
     if isDirectory(installed) { return installed }
     var dir = bin
     while let slash = dir.lastIndex(of: "/") {
