@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A pthread mutex with a condition variable: the I/O thread and the Lua
+/// thread meet here (Foundation's locks would cost start-up time).
+final class Monitor: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    var attr = pthread_condattr_t()
+    pthread_condattr_init(&attr)
+    #if !canImport(Darwin)
+      pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+    #endif
+    pthread_cond_init(cond, &attr)
+    pthread_condattr_destroy(&attr)
+  }
+
+  deinit {
+    pthread_cond_destroy(cond)
+    pthread_mutex_destroy(mutex)
+    cond.deallocate()
+    mutex.deallocate()
+  }
+
+  func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return try body()
+  }
+
+  /// Waits (the lock held) until signalled or `ms` milliseconds pass.
+  func wait(ms: Int) {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    let ns = Int(ts.tv_nsec) + (ms % 1000) * 1_000_000
+    ts.tv_sec += ms / 1000 + ns / 1_000_000_000
+    ts.tv_nsec = ns % 1_000_000_000
+    pthread_cond_timedwait(cond, mutex, &ts)
+  }
+
+  func broadcast() { pthread_cond_broadcast(cond) }
+}
+
+/// Monotonic time in seconds.
+func monotonicNow() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Wall-clock time in seconds since the epoch.
+func wallNow() -> Double {
+  var ts = timespec()
+  clock_gettime(CLOCK_REALTIME, &ts)
+  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func sleepSeconds(_ s: Double) {
+  guard s > 0 else { return }
+  var ts = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
+  var rest = timespec()
+  while nanosleep(&ts, &rest) != 0 && errno == EINTR { break }
+}
+
+/// The process environment as read by getenv, or a fixed dictionary (tests).
+public struct Environment: Sendable {
+  let fixed: [String: String]?
+
+  public static let process = Environment(fixed: nil)
+  public init(_ values: [String: String]) { fixed = values }
+  init(fixed: [String: String]?) { self.fixed = fixed }
+
+  public subscript(name: String) -> String? {
+    if let fixed { return fixed[name] }
+    guard let p = getenv(name) else { return nil }
+    return String(cString: p)
+  }
+}
+
+func writeStderr(_ text: String) {
+  var text = text
+  text.withUTF8 { buf in _ = fwrite(buf.baseAddress, 1, buf.count, stderr) }
+}
+
+/// A random version 4 UUID, lower case.
+func makeUUID() -> String {
+  var rng = SystemRandomNumberGenerator()
+  var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+  bytes[6] = (bytes[6] & 0x0F) | 0x40
+  bytes[8] = (bytes[8] & 0x3F) | 0x80
+  let hex = Array("0123456789abcdef".utf8)
+  var out: [UInt8] = []
+  out.reserveCapacity(36)
+  for (i, b) in bytes.enumerated() {
+    if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+    out.append(hex[Int(b >> 4)])
+    out.append(hex[Int(b & 15)])
+  }
+  return String(decoding: out, as: UTF8.self)
+}

@@ -1,0 +1,378 @@
+import CCurl
+
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// One HTTP exchange as the transport sees it: no retries, no auth logic.
+public struct HTTPRequest: Sendable {
+  public var method: String
+  public var url: String
+  /// "Name: value" lines.
+  public var headers: [String]
+  public var body: [UInt8]?
+  /// HTTP Basic credentials (the client-credentials grant); curl encodes them.
+  public var basicAuth: (user: String, password: String)?
+  public var connectTimeoutMs: Int
+  public var timeoutMs: Int
+
+  public init(
+    method: String, url: String, headers: [String] = [], body: [UInt8]? = nil,
+    connectTimeoutMs: Int = 5_000, timeoutMs: Int = 60_000
+  ) {
+    self.method = method
+    self.url = url
+    self.headers = headers
+    self.body = body
+    self.connectTimeoutMs = connectTimeoutMs
+    self.timeoutMs = timeoutMs
+  }
+}
+
+public struct HTTPResponse: Sendable {
+  public var status: Int
+  /// Header names in lower case, in arrival order.
+  public var headers: [(name: String, value: String)]
+  public var body: [UInt8]
+  /// "2" for HTTP/2, "1.1" for HTTP/1.1.
+  public var httpVersion: String
+
+  public func header(_ name: String) -> String? {
+    headers.last(where: { $0.name == name })?.value
+  }
+}
+
+/// Why a transfer produced no HTTP response.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+  public enum Kind: String, Sendable {
+    case connect  // could not reach the server (refused, DNS, TLS handshake)
+    case timeout
+    case reset  // the connection dropped mid-exchange
+    case tls  // certificate verification failed: never retried
+    case cancelled  // cancel() or Ctrl-C
+    case other
+  }
+  public var kind: Kind
+  public var message: String
+
+  public var description: String { message }
+
+  /// Whether a new attempt may succeed.
+  public var isRetryable: Bool {
+    switch kind {
+    case .connect, .timeout, .reset: true
+    case .tls, .cancelled, .other: false
+    }
+  }
+}
+
+/// Identifies a submitted transfer, for cancel().
+public struct TransferID: Hashable, Sendable {
+  let value: UInt64
+}
+
+/// HTTP over libcurl: one I/O thread owns a curl multi handle, so connections
+/// are kept alive and shared by every request, and transfers run while the
+/// Lua thread does other work. Requests come in through a locked queue and a
+/// curl_multi_wakeup; results go out through a completion callback (on the
+/// I/O thread) or to a caller blocked in `perform`.
+public final class Transport: @unchecked Sendable {
+  public typealias Completion = @Sendable (Result<HTTPResponse, TransportError>) -> Void
+
+  private let multi: UnsafeMutableRawPointer
+  private let monitor = Monitor()
+  // Guarded by monitor:
+  private var pending: [Transfer] = []
+  private var cancels: Set<UInt64> = []
+  private var cancelEverything = false
+  private var stopping = false
+  private var nextID: UInt64 = 1
+  // Owned by the I/O thread:
+  private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+  private var idle: [UnsafeMutableRawPointer] = []
+  private var thread: pthread_t?
+  private let caBundle: String?
+  private let caPath: String?
+
+  /// Loads libcurl (the first time) and starts the I/O thread.
+  public init(environment: Environment = .process) throws(TransportError) {
+    var err = [CChar](repeating: 0, count: 256)
+    if kc_curl_load(&err, err.count) != 0 {
+      throw TransportError(kind: .other, message: String(decoding: err.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    guard let m = kc_multi_init() else { throw TransportError(kind: .other, message: "curl_multi_init failed") }
+    multi = m
+    // HTTP/2 multiplexing when offered; a few connections per host at most.
+    _ = kc_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
+    _ = kc_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 16)
+    caBundle = environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]
+    caPath = environment["SSL_CERT_DIR"]
+    let box = Unmanaged.passRetained(self).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(
+      &tid, nil,
+      { arg in
+        let transport = Unmanaged<Transport>.fromOpaque(arg!).takeRetainedValue()
+        transport.run()
+        return nil
+      }, box)
+    if rc != 0 {
+      Unmanaged<Transport>.fromOpaque(box).release()
+      kc_multi_cleanup(m)
+      throw TransportError(kind: .other, message: "cannot start the I/O thread")
+    }
+    thread = tid
+  }
+
+  /// Stops the I/O thread; pending transfers complete as cancelled.
+  public func shutdown() {
+    monitor.withLock { stopping = true }
+    _ = kc_multi_wakeup(multi)
+    if let thread { pthread_join(thread, nil) }
+    thread = nil
+  }
+
+  /// Submits a request; `completion` runs on the I/O thread.
+  @discardableResult
+  public func start(_ request: HTTPRequest, completion: @escaping Completion) -> TransferID {
+    let id = monitor.withLock { () -> UInt64 in
+      let id = nextID
+      nextID += 1
+      pending.append(Transfer(id: id, request: request, completion: completion))
+      return id
+    }
+    _ = kc_multi_wakeup(multi)
+    return TransferID(value: id)
+  }
+
+  /// Cancels one transfer: it completes with `.cancelled` within a poll round.
+  public func cancel(_ id: TransferID) {
+    monitor.withLock { _ = cancels.insert(id.value) }
+    _ = kc_multi_wakeup(multi)
+  }
+
+  /// Cancels every transfer in flight or queued.
+  public func cancelAll() {
+    monitor.withLock { cancelEverything = true }
+    _ = kc_multi_wakeup(multi)
+  }
+
+  /// Runs a request and waits for it. With `interruptible`, Ctrl-C (SIGINT)
+  /// cancels it (and still reaches the handler installed before).
+  public func perform(_ request: HTTPRequest, interruptible: Bool = true) -> Result<HTTPResponse, TransportError> {
+    let waiter = Waiter()
+    if interruptible { kc_sigint_arm(multi) }
+    defer { if interruptible { kc_sigint_disarm() } }
+    start(request) { result in waiter.finish(result) }
+    return waiter.wait()
+  }
+
+  /// The multi handle, for kc_sigint_arm by callers that wait on their own.
+  public var multiHandle: UnsafeMutableRawPointer { multi }
+
+  // MARK: The I/O thread
+
+  private func run() {
+    var running: Int32 = 0
+    while true {
+      let (new, cancelled, all, stop) = monitor.withLock {
+        () -> ([Transfer], Set<UInt64>, Bool, Bool) in
+        defer {
+          pending.removeAll(keepingCapacity: true)
+          cancels.removeAll()
+          cancelEverything = false
+        }
+        return (pending, cancels, cancelEverything, stopping)
+      }
+      for t in new { begin(t) }
+      if stop || all || kc_sigint_pending() != 0 {
+        let why = stop ? "the client shut down" : "interrupted"
+        for (easy, t) in active { finish(easy, t, .failure(TransportError(kind: .cancelled, message: why))) }
+      } else if !cancelled.isEmpty {
+        for (easy, t) in active where cancelled.contains(t.id) {
+          finish(easy, t, .failure(TransportError(kind: .cancelled, message: "cancelled")))
+        }
+      }
+      if stop { break }
+      _ = kc_multi_perform(multi, &running)
+      var easy: UnsafeMutableRawPointer?
+      var code = CURLE_OK
+      while kc_multi_next_done(multi, &easy, &code) != 0 {
+        guard let easy, let t = active[easy] else { continue }
+        finish(easy, t, outcome(t, easy, code))
+      }
+      // Sleeps until a socket is ready, a timer is due or a wakeup comes.
+      _ = kc_multi_poll(multi, active.isEmpty ? 10_000 : 1_000, nil)
+    }
+    for easy in idle { kc_easy_cleanup(easy) }
+    idle.removeAll()
+    kc_multi_cleanup(multi)
+  }
+
+  private func begin(_ t: Transfer) {
+    guard let easy = idle.popLast() ?? kc_easy_init() else {
+      t.completion(.failure(TransportError(kind: .other, message: "curl_easy_init failed")))
+      return
+    }
+    configure(easy, t)
+    if kc_multi_add(multi, easy) != CURLM_OK {
+      recycle(easy, t)
+      t.completion(.failure(TransportError(kind: .other, message: "curl_multi_add_handle failed")))
+      return
+    }
+    active[easy] = t
+  }
+
+  private func configure(_ h: UnsafeMutableRawPointer, _ t: Transfer) {
+    let r = t.request
+    _ = r.url.withCString { kc_easy_setopt_ptr(h, CURLOPT_URL, $0) }
+    _ = kc_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+    _ = kc_easy_setopt_long(h, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+    _ = kc_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
+    _ = kc_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, "")
+    _ = kc_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, r.connectTimeoutMs)
+    _ = kc_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, r.timeoutMs)
+    // TLS verification is always on; only the trust store can change.
+    _ = kc_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
+    _ = kc_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+    if let ca = caBundle { _ = ca.withCString { kc_easy_setopt_ptr(h, CURLOPT_CAINFO, $0) } }
+    if let dir = caPath { _ = dir.withCString { kc_easy_setopt_ptr(h, CURLOPT_CAPATH, $0) } }
+    _ = kc_easy_setopt_ptr(h, CURLOPT_ERRORBUFFER, t.errorBuffer)
+    let me = Unmanaged.passUnretained(t).toOpaque()
+    _ = kc_easy_setopt_writefn(h, CURLOPT_WRITEFUNCTION, onBody)
+    _ = kc_easy_setopt_ptr(h, CURLOPT_WRITEDATA, me)
+    _ = kc_easy_setopt_writefn(h, CURLOPT_HEADERFUNCTION, onHeader)
+    _ = kc_easy_setopt_ptr(h, CURLOPT_HEADERDATA, me)
+    switch r.method {
+    case "GET": _ = kc_easy_setopt_long(h, CURLOPT_HTTPGET, 1)
+    case "POST": _ = kc_easy_setopt_long(h, CURLOPT_POST, 1)
+    default: _ = r.method.withCString { kc_easy_setopt_ptr(h, CURLOPT_CUSTOMREQUEST, $0) }
+    }
+    if let body = r.body ?? (r.method == "POST" ? [] : nil) {
+      _ = kc_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+      _ = body.withUnsafeBytes { kc_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+    }
+    if let auth = r.basicAuth {
+      _ = kc_easy_setopt_long(h, CURLOPT_HTTPAUTH, 1 /* CURLAUTH_BASIC: a macro Swift cannot import */)
+      _ = auth.user.withCString { kc_easy_setopt_ptr(h, CURLOPT_USERNAME, $0) }
+      _ = auth.password.withCString { kc_easy_setopt_ptr(h, CURLOPT_PASSWORD, $0) }
+    }
+    var list: UnsafeMutablePointer<curl_slist>?
+    // curl adds "Expect: 100-continue" to large POSTs: a round trip for nothing.
+    for line in r.headers + ["Expect:"] { list = line.withCString { kc_slist_append(list, $0) } }
+    t.headerList = list
+    _ = kc_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, list)
+  }
+
+  private func outcome(_ t: Transfer, _ h: UnsafeMutableRawPointer, _ code: CURLcode) -> Result<HTTPResponse, TransportError> {
+    if code == CURLE_OK {
+      var status = 0
+      _ = kc_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
+      var version = 0
+      _ = kc_easy_getinfo_long(h, CURLINFO_HTTP_VERSION, &version)
+      let v = version == Int(CURL_HTTP_VERSION_2_0) ? "2" : version == Int(CURL_HTTP_VERSION_1_0) ? "1.0" : "1.1"
+      return .success(HTTPResponse(status: status, headers: t.headers, body: t.body, httpVersion: v))
+    }
+    let detail = String(cString: t.errorBuffer.assumingMemoryBound(to: CChar.self))
+    let text = detail.isEmpty ? String(cString: kc_easy_strerror(code)) : detail
+    let kind: TransportError.Kind
+    switch code {
+    case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .connect
+    case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+    case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM: kind = .tls
+    case CURLE_SSL_CONNECT_ERROR: kind = .connect
+    case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
+      CURLE_HTTP2_STREAM:
+      kind = .reset
+    default: kind = .other
+    }
+    return .failure(TransportError(kind: kind, message: text))
+  }
+
+  private func finish(_ easy: UnsafeMutableRawPointer, _ t: Transfer, _ result: Result<HTTPResponse, TransportError>) {
+    _ = kc_multi_remove(multi, easy)
+    active[easy] = nil
+    recycle(easy, t)
+    t.completion(result)
+  }
+
+  private func recycle(_ easy: UnsafeMutableRawPointer, _ t: Transfer) {
+    kc_easy_reset(easy)
+    if let list = t.headerList {
+      kc_slist_free_all(list)
+      t.headerList = nil
+    }
+    if idle.count < 32 { idle.append(easy) } else { kc_easy_cleanup(easy) }
+  }
+}
+
+/// A transfer in flight: the request, and the response as it arrives.
+final class Transfer {
+  let id: UInt64
+  let request: HTTPRequest
+  let completion: Transport.Completion
+  var headers: [(name: String, value: String)] = []
+  var body: [UInt8] = []
+  var headerList: UnsafeMutablePointer<curl_slist>?
+  let errorBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(CURL_ERROR_SIZE) + 1, alignment: 1)
+
+  init(id: UInt64, request: HTTPRequest, completion: @escaping Transport.Completion) {
+    self.id = id
+    self.request = request
+    self.completion = completion
+    errorBuffer.storeBytes(of: 0, as: UInt8.self)
+  }
+
+  deinit { errorBuffer.deallocate() }
+}
+
+private let onBody: kc_write_fn = { data, size, n, user in
+  let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+  let count = size * n
+  if let data, count > 0 {
+    t.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: count))
+  }
+  return count
+}
+
+private let onHeader: kc_write_fn = { data, size, n, user in
+  let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+  let count = size * n
+  guard let data, count > 0 else { return count }
+  let line = UnsafeRawBufferPointer(start: data, count: count)
+  if line.starts(with: "HTTP/".utf8) {
+    t.headers.removeAll()  // a new response (after 100 Continue): start over
+    return count
+  }
+  guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return count }
+  let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+  var value = line[(colon + 1)...]
+  while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
+  while let l = value.last, l == 10 || l == 13 || l == 32 || l == 9 { value = value.dropLast() }
+  t.headers.append((name, String(decoding: value, as: UTF8.self)))
+  return count
+}
+
+/// A caller blocked until its transfer completes.
+final class Waiter: @unchecked Sendable {
+  private let monitor = Monitor()
+  private var result: Result<HTTPResponse, TransportError>?
+
+  func finish(_ r: Result<HTTPResponse, TransportError>) {
+    monitor.withLock {
+      result = r
+      monitor.broadcast()
+    }
+  }
+
+  func wait() -> Result<HTTPResponse, TransportError> {
+    monitor.withLock {
+      while result == nil { monitor.wait(ms: 1_000) }
+      return result!
+    }
+  }
+}
