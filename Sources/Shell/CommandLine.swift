@@ -69,7 +69,8 @@ struct ShellArguments {
         }
         // kcsh's options are "--" and a letter; anything else ("---") is
         // a bad lua5.4 option.
-        guard (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a[2]) else { return .luaUsage(i) }
+        let letter = a[2] | 0x20  // ASCII lower case
+        guard letter >= UInt8(ascii: "a") && letter <= UInt8(ascii: "z") else { return .luaUsage(i) }
         switch parseLong(argv, &i, into: &args) {
         case .ok: break
         case .stop(let outcome): return outcome
