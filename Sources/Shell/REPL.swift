@@ -12,7 +12,6 @@ import LuaShim
 /// without readline.
 public struct REPL {
   let state: LuaState
-  let printer = Printer()
 
   public init(state: LuaState) { self.state = state }
 
@@ -110,7 +109,7 @@ public struct REPL {
       try state.call(nargs: 0, nresults: LUA_MULTRET)
       if state.top > base {
         // __tostring runs Lua code, so printing stays interruptible too.
-        var out = try printer.renderBytes(state, from: base + 1, to: state.top)
+        var out = try printer(columns: terminalColumns()).renderBytes(state, from: base + 1, to: state.top)
         out.append(UInt8(ascii: "\n"))
         fwrite(out, 1, out.count, kcsh_stdout())
       }
@@ -118,6 +117,17 @@ public struct REPL {
     } catch {
       report(error)
     }
+  }
+
+  /// The printer for results: 80 columns, fewer on a narrower terminal.
+  func printer(columns: Int?) -> Printer {
+    Printer(width: min(80, max(20, columns ?? 80)))
+  }
+
+  private func terminalColumns() -> Int? {
+    var size = winsize()
+    guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    return Int(size.ws_col)
   }
 
   /// lua.c's `get_prompt`: `tostring(_PROMPT)` or `tostring(_PROMPT2)` when
