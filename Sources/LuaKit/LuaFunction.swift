@@ -58,13 +58,22 @@ extension LuaState {
 
   /// Pushes `object` as a full userdata with the metatable `metatable`, which
   /// `setup` fills the first time (with the metatable on top of the stack;
-  /// leave `__gc` alone: it releases the object). The userdata keeps the
-  /// object alive until Lua collects it (or the VM closes).
+  /// `__gc` is set back afterwards, as it is what releases the object). The
+  /// userdata keeps the object alive until Lua collects it (or the VM closes).
+  /// `metatable` must not name the metatable of another kind of userdata
+  /// (such as "FILE*"): that is a programming error and stops the process.
   public func push(object: AnyObject, metatable: String, setup: (LuaState) -> Void = { _ in }) {
-    room(3)
-    if kcsh_newmetatable(L, metatable) != 0 { setup(self) }
+    room(4)
+    let made = kcsh_newmetatable(L, metatable)
+    precondition(made >= 0, "'\(metatable)' is the metatable of userdata that are not Swift objects")
+    if made == 1 {
+      let base = top
+      setup(self)
+      top = base
+      kcsh_restore_gc(L)
+    }
     pop()
-    kcsh_push_swift_object(L, Unmanaged.passRetained(ObjectBox(object)).toOpaque(), metatable)
+    _ = kcsh_push_swift_object(L, Unmanaged.passRetained(ObjectBox(object)).toOpaque(), metatable)
   }
 
   /// The Swift object of a userdata pushed by `push(object:metatable:)` with
@@ -140,6 +149,10 @@ private func perform(_ state: LuaState, _ body: () throws -> LuaResult) -> Int32
       kcsh_set_yield_count(n)
       return Int32(KCSH_YIELD)
     case .yieldThen(let n, let k):
+      // The box goes below the n values: n must be on the stack.
+      guard n >= 0, n <= state.top else {
+        return raise(state, LuaError("Swift function yields \(n) values but pushed \(state.top)"))
+      }
       state.room(1)
       kcsh_push_continuation(state.L, Unmanaged.passRetained(ContinuationBox(k)).toOpaque())
       state.insert(at: -(n + 1))

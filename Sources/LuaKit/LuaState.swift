@@ -81,9 +81,11 @@ public struct LuaState {
     room(1)
     _ = lua_pushlstring(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
   }
-  /// Pushes the value `ref` holds.
+  /// Pushes the value `ref` holds; nil if it belongs to another (or a
+  /// closed) VM, whose registry slot would mean something else here.
   public func push(_ ref: LuaRef) {
     room(1)
+    guard let owner = ref.vm, owner.L == vm?.L else { return lua_pushnil(L) }
     lua_rawgeti(L, kcsh_registryindex(), Int64(ref.ref))
   }
 
@@ -174,9 +176,14 @@ public struct LuaState {
     return LuaRef(ref: luaL_ref(L, kcsh_registryindex()), vm: vm, type: t)
   }
 
+  /// Tables nested deeper than this are not copied (an error): the copy
+  /// recurses, and a script could otherwise exhaust the thread's stack.
+  public static let maxTableDepth = 1000
+
   /// A Swift copy of the value at `index`. Tables are copied deeply (raw
   /// access, no metamethods, so nothing can raise); a table that contains
-  /// itself is an error. Functions, userdata and threads become references.
+  /// itself, or tables nested deeper than `maxTableDepth`, are an error.
+  /// Functions, userdata and threads become references.
   public func value(at index: Int32) throws(LuaError) -> LuaValue {
     var path: Set<UnsafeRawPointer> = []
     return try value(at: absolute(index), path: &path)
@@ -193,6 +200,10 @@ public struct LuaState {
     case .table:
       guard let p = lua_topointer(L, index), path.insert(p).inserted else {
         throw LuaError("cannot copy a table that contains itself")
+      }
+      guard path.count <= Self.maxTableDepth else {
+        path.remove(p)
+        throw LuaError("cannot copy a table nested more than \(Self.maxTableDepth) levels deep")
       }
       defer { path.remove(p) }
       guard ensureStack(3) else { throw LuaError("stack overflow (table nested too deeply)") }
@@ -353,6 +364,12 @@ public struct LuaState {
     try call(nargs: Int32(clamping: args.count))
     defer { top = base }
     return try values(from: base + 1)
+  }
+
+  /// Calls the function `ref` holds with `args`; see `call(_:_:)`.
+  @discardableResult
+  public func call(_ function: LuaRef, _ args: [LuaValue] = []) throws(LuaError) -> [LuaValue] {
+    try call(.reference(function), args)
   }
 
   /// Runs `code` and returns its results.

@@ -15,6 +15,7 @@ static const char *const FUNCTION_MT = "kcsh.function";
 static const char *const CONTINUATION_MT = "kcsh.continuation";
 static const char LAST_ERROR_KEY = 0;
 static const char RAISED_NIL = 0; /* stands for nil in the LAST_ERROR_KEY slot */
+static const char BOX_METATABLE = 0; /* key marking the metatables of box userdata */
 
 /* A box userdata: a Swift object retained by Lua. The magic number lets __gc
  * and the trampoline refuse a foreign userdata (getmetatable(obj).__gc(io.stdout)
@@ -53,12 +54,19 @@ static int box_gc(lua_State *L) {
   return 0;
 }
 
-static void push_box(lua_State *L, void *box, const char *tname) {
+/* Returns 0, pushing nothing, when tname names a metatable that is not a box
+ * metatable (such as "FILE*"): a box must never pass luaL_checkudata there. */
+static int push_box(lua_State *L, void *box, const char *tname) {
+  if (kcsh_newmetatable(L, tname) < 0) {
+    lua_pop(L, 1);
+    return 0;
+  }
   kcsh_box *b = (kcsh_box *)lua_newuserdatauv(L, sizeof(kcsh_box), 0);
   b->magic = BOX_MAGIC;
   b->box = box;
-  kcsh_newmetatable(L, tname);
+  lua_insert(L, -2);
   lua_setmetatable(L, -2);
+  return 1;
 }
 
 static int finish(lua_State *L, int status);
@@ -79,9 +87,13 @@ static int finish(lua_State *L, int status) {
   case KCSH_ARGERROR:
     return luaL_argerror(L, argerror_index, lua_tostring(L, -1));
   case KCSH_YIELD:
+    if (yield_count < 0 || yield_count > lua_gettop(L))
+      return luaL_error(L, "Swift function yields %d values but pushed %d", yield_count, lua_gettop(L));
     return lua_yield(L, yield_count);
   case KCSH_YIELD_K: {
     int n = yield_count;
+    if (n < 0 || n + 1 > lua_gettop(L)) /* the values and the continuation box */
+      return luaL_error(L, "Swift function yields %d values but pushed %d", n, lua_gettop(L) - 1);
     int base = lua_absindex(L, -(n + 1));
     return lua_yieldk(L, n, (lua_KContext)base, continuation);
   }
@@ -108,16 +120,20 @@ void kcsh_push_swift_function(lua_State *L, void *box) {
 }
 
 int kcsh_newmetatable(lua_State *L, const char *tname) {
-  int created = luaL_newmetatable(L, tname);
-  if (created) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
+  if (!luaL_newmetatable(L, tname)) {
+    int ours = lua_rawgetp(L, -1, &BOX_METATABLE) != LUA_TNIL;
+    lua_pop(L, 1);
+    return ours ? 0 : -1;
   }
-  return created;
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, &BOX_METATABLE);
+  lua_pushcfunction(L, box_gc);
+  lua_setfield(L, -2, "__gc");
+  return 1;
 }
 
-void kcsh_push_swift_object(lua_State *L, void *box, const char *tname) {
-  push_box(L, box, tname);
+int kcsh_push_swift_object(lua_State *L, void *box, const char *tname) {
+  return push_box(L, box, tname);
 }
 
 void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname) {
@@ -127,6 +143,11 @@ void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname) {
 }
 
 void kcsh_push_continuation(lua_State *L, void *box) { push_box(L, box, CONTINUATION_MT); }
+
+void kcsh_restore_gc(lua_State *L) {
+  lua_pushcfunction(L, box_gc);
+  lua_setfield(L, -2, "__gc");
+}
 
 int kcsh_msghandler(lua_State *L) {
   /* Keep the original value for Swift callers that want the structure. */

@@ -156,6 +156,25 @@ final class ErrorTests: XCTestCase {
     XCTAssertTrue(r.last?.text?.contains("returned 5 results but pushed 2") ?? false, "\(r)")
   }
 
+  func testYieldingMoreThanPushedIsAnError() throws {
+    let vm = try LuaVM()
+    vm.register("y") { _ in .yield(3) }
+    vm.register("yk") { L in
+      L.push(true)
+      return .yieldThen(2) { _, _ in .results(0) }
+    }
+    let r = try vm.run(
+      """
+      local a = {coroutine.resume(coroutine.create(y))}
+      local b = {coroutine.resume(coroutine.create(yk))}
+      return a[1], a[2], b[1], b[2]
+      """)
+    XCTAssertEqual(r[0], false)
+    XCTAssertEqual(r[1], "Swift function yields 3 values but pushed 0")
+    XCTAssertEqual(r[2], false)
+    XCTAssertEqual(r[3], "Swift function yields 2 values but pushed 1")
+  }
+
   func testLoadErrors() throws {
     let vm = try LuaVM()
     let e = luaError { try vm.run("return +", name: "=bad") }

@@ -74,7 +74,7 @@ final class StackTests: XCTestCase {
 
   func testDeeplyNestedTablesBothWays() throws {
     let vm = try LuaVM()
-    let depth = 1000
+    let depth = LuaState.maxTableDepth - 1  // tables inside the outermost one
     let v = try vm.first(
       "local t = {} ; local r = t; for i = 1, \(depth) do t.x = {i = i}; t = t.x end; return r")
     var level = 0
@@ -91,5 +91,11 @@ final class StackTests: XCTestCase {
     XCTAssertEqual(
       try vm.first("local t, n = back(), 0; while t.x do t = t.x; n = n + 1 end; return n"),
       .integer(Int64(depth)))
+    // One level more is refused (the copy recurses on the thread's stack).
+    let e = luaError {
+      _ = try vm.run("local t = {} ; local r = t; for i = 1, 100000 do t.x = {}; t = t.x end; return r")
+    }
+    XCTAssertEqual(e?.message, "cannot copy a table nested more than 1000 levels deep")
+    XCTAssertEqual(vm.state.top, 0)
   }
 }

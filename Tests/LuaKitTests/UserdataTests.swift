@@ -123,6 +123,35 @@ final class UserdataTests: XCTestCase {
     XCTAssertEqual(counter.count, 10)
   }
 
+  func testSetupCannotBreakRelease() throws {
+    // A setup that replaces __gc and leaves values on the stack: __gc is set
+    // back and the stack restored.
+    let vm = try LuaVM()
+    let counter = DeinitCounter()
+    for _ in 0..<3 {
+      vm.state.push(object: Tracked(counter), metatable: "Careless") { L in
+        L.push(function: { _ in .results(0) })
+        L.rawSet(-2, field: "__gc")
+        L.push("junk")
+      }
+      XCTAssertEqual(vm.state.top, 1)
+      XCTAssertNotNil(vm.state.object(at: -1, metatable: "Careless", as: Tracked.self))
+      vm.state.pop()
+    }
+    vm.collectGarbage()
+    XCTAssertEqual(counter.count, 3)
+  }
+
+  func testRefFromAnotherVMPushesNil() throws {
+    let a = try LuaVM()
+    let b = try LuaVM()
+    guard case .reference(let f) = try a.first("return print") else { return XCTFail() }
+    b.state.push(f)
+    XCTAssertEqual(b.state.type(at: -1), .nil)
+    a.state.push(f)
+    XCTAssertEqual(a.state.type(at: -1), .function)
+  }
+
   func testRefsAfterVMCloseAreInert() throws {
     var ref: LuaValue = .nil
     do {

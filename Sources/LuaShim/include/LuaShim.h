@@ -35,11 +35,16 @@ void kcsh_set_yield_count(int n);
  * function returns more results than its stack holds. */
 void kcsh_push_swift_function(lua_State *L, void *box);
 /* Pushes (creating on first use) the metatable `tname` for Swift objects, with
- * a __gc that releases their box. Returns 1 when it was new, to be filled. */
+ * a __gc that releases their box. Returns 1 when it was new, to be filled; 0
+ * when it exists; -1 when `tname` names a metatable that is not for Swift
+ * objects (such as "FILE*"). */
 int kcsh_newmetatable(lua_State *L, const char *tname);
+/* Sets __gc of the metatable on top back to the one that releases boxes. */
+void kcsh_restore_gc(lua_State *L);
 /* Pushes a full userdata holding `box` (already retained) with metatable
- * `tname`; its __gc releases the box. */
-void kcsh_push_swift_object(lua_State *L, void *box, const char *tname);
+ * `tname`; its __gc releases the box. Returns 0, pushing nothing and leaving
+ * the box to the caller, when `tname` is not a Swift object metatable. */
+int kcsh_push_swift_object(lua_State *L, void *box, const char *tname);
 /* The box of a userdata made by kcsh_push_swift_object or a continuation, or
  * NULL when idx holds anything else (or tname does not match, when given).
  * Box userdata carry a magic number, so a foreign userdata is never read as
