@@ -77,6 +77,44 @@ enum OpenAPI {
     return .object(o)
   }
 
+  /// Links from each create (a 201 POST on a collection) to the operations on what it
+  /// created, so schemathesis's stateful phase reaches real rows instead of 404s.
+  private static func addLinks(_ paths: inout [String: JSON]) {
+    for (collection, item) in paths {
+      guard case .object(var ops) = item, case .object(var post)? = ops["post"],
+        case .object(var responses)? = post["responses"], case .object(var created)? = responses["201"]
+      else { continue }
+      var links: [String: JSON] = [:]
+      for (path, targetItem) in paths where path.hasPrefix(collection + "/{") {
+        let rest = path.dropFirst(collection.count + 2)
+        guard let close = rest.firstIndex(of: "}") else { continue }
+        let newParam = String(rest[..<close])
+        guard case .object(let targetOps) = targetItem else { continue }
+        for (_, t) in targetOps {
+          guard case .string(let opID)? = t["operationId"] else { continue }
+          var params: [String: JSON] = [newParam: "$response.body#/id"]
+          var scan = Substring(path)
+          var reachable = true
+          while let open = scan.firstIndex(of: "{"), let end = scan[open...].firstIndex(of: "}") {
+            let name = String(scan[scan.index(after: open)..<end])
+            if name != newParam {
+              // only parameters the create's own path has can be carried over
+              if collection.contains("{\(name)}") { params[name] = .string("$request.path.\(name)") } else { reachable = false }
+            }
+            scan = scan[scan.index(after: end)...]
+          }
+          if reachable { links[opID] = ["operationId": .string(opID), "parameters": .object(params)] }
+        }
+      }
+      guard !links.isEmpty else { continue }
+      created["links"] = .object(links)
+      responses["201"] = .object(created)
+      post["responses"] = .object(responses)
+      ops["post"] = .object(post)
+      paths[collection] = .object(ops)
+    }
+  }
+
   // MARK: the document
 
   static let spec: JSON = {
@@ -174,6 +212,8 @@ enum OpenAPI {
         params: [queryParam("to", string, "Only mail to this address")], errorCodes: [400], secured: false),
       "delete": op("clearOutbox", "Sandbox only: empty the outbox", tag: "sandbox", ok: 204, result: nil, errorCodes: [400], secured: false),
     ]
+
+    addLinks(&paths)
 
     let perms: JSON = [
       "type": "object", "additionalProperties": ["type": "object", "additionalProperties": ["type": "boolean"]],

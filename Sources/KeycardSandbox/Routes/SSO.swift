@@ -81,7 +81,7 @@ extension Sandbox {
     let b = try Body(call.body)
     return SSOInput(
       identifier: try b.string("identifier", maxLength: 2048),
-      clientID: try b.string("client_id", maxLength: 2048),
+      clientID: try b.string("client_id", maxLength: 2048, nullable: true),
       secret: try b.string("client_secret", maxLength: 4096, nullable: true),
       protocols: b.fields["protocols"])
   }
