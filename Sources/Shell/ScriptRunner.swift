@@ -128,9 +128,9 @@ final class ScriptRunner {
   /// lua.c's `docall`: calls the function below `nargs` arguments with the
   /// message handler (traceback) and Ctrl-C armed for the length of the call.
   func docall(nargs: Int32, nresults: Int32) -> Int32 {
-    SIGINTHandler.catchSIGINT(L)
+    kcsh_sigint_running(L)
     let status = kcsh_pcall_traceback(L, nargs, nresults)
-    SIGINTHandler.defaultSIGINT()
+    kcsh_sigint_restore()
     return status
   }
 
@@ -331,32 +331,4 @@ enum CLIOutput {
       rest = UnsafeRawBufferPointer(rebasing: rest[n...])
     }
   }
-}
-
-/// lua.c's `laction`: SIGINT is caught only while a chunk runs. The handler
-/// touches no Lua stack: it restores the default action (a second Ctrl-C
-/// kills the process) and arms a hook that raises "interrupted!".
-enum SIGINTHandler {
-  /// Set before the handler is installed, so the handler only reads it.
-  nonisolated(unsafe) static var state: OpaquePointer?
-
-  static func catchSIGINT(_ L: OpaquePointer) {
-    state = L
-    setAction(onSIGINT)
-  }
-
-  static func defaultSIGINT() { setAction(SIG_DFL) }
-
-  fileprivate static func setAction(_ handler: (@convention(c) (Int32) -> Void)?) {
-    var action = sigaction()
-    action.__sigaction_handler.sa_handler = handler
-    action.sa_flags = 0
-    sigemptyset(&action.sa_mask)
-    sigaction(SIGINT, &action, nil)
-  }
-}
-
-private func onSIGINT(_ signal: Int32) {
-  SIGINTHandler.setAction(SIG_DFL)
-  if let L = SIGINTHandler.state { kcsh_interrupt(L) }
 }

@@ -85,6 +85,14 @@ CASES = {
     "init-breaks-arg": (["args.lua"], {"LUA_INIT": "arg = 5"}),
     "init-empty": (["init_probe.lua"], {"LUA_INIT": ""}),
     "init-with-e-sets-global": (["-lmod_greet", "-e", "print(INIT_RAN)"], {"LUA_INIT": INIT}),
+    # what LUA_INIT can do to the globals -l and the script use
+    "init-read-only-globals": (["-l", "mod_greet", "args.lua"],
+                               {"LUA_INIT": "setmetatable(_G, {__newindex = function() error('read-only') end})"}),
+    "init-arg-len": (["args.lua", "a"], {"LUA_INIT": "arg = setmetatable({'x'}, {__len = function() return 2 end})"}),
+    "init-arg-len-fails": (["args.lua"], {"LUA_INIT": "arg = setmetatable({}, {__len = function() error('len') end})"}),
+    "init-arg-len-float": (["args.lua"], {"LUA_INIT": "arg = setmetatable({}, {__len = function() return 1.5 end})"}),
+    "init-arg-replaced": (["args.lua", "a"], {"LUA_INIT": "arg = {'x', 'y'}"}),
+    "init-no-require": (["-l", "mod_greet"], {"LUA_INIT": "require = nil"}),
 }
 
 STDIN = {
