@@ -1,0 +1,407 @@
+-- The Keycard API as data: the one description that the bindings (tree.lua),
+-- argument checks (check.lua), help(), completion data, LuaLS annotations
+-- (stdlib/types/kc.lua) and docs/reference.md are derived from.
+-- Doc text is taken from the API reference (shared/api/organizations-reference.txt)
+-- and the facts of the official SDKs. Adding an endpoint is one entry below.
+--
+-- Parameter fields: name, ["in"] = "path"|"query"|"body", type = "string" |
+-- "integer" | "boolean" | "object" (with `fields`) | "array" (with `items`),
+-- enum (allowed values), required, nullable (kc.null accepted), min/max
+-- (integers), multi (a query parameter that may be given as a list:
+-- expand = {"permissions", "total_count"}), doc.
+
+local ROLES = { "org_admin", "org_member", "org_viewer" }
+
+-- The same parameter on many operations: written once.
+local P = {
+  after = { name = "after", ["in"] = "query", type = "string",
+    doc = "Cursor: return the page after this item (page_info.end_cursor of the previous page)." },
+  before = { name = "before", ["in"] = "query", type = "string",
+    doc = "Cursor: return the page before this item (page_info.start_cursor of the next page)." },
+  limit = { name = "limit", ["in"] = "query", type = "integer", min = 1, max = 1000,
+    doc = "Items per page, 1 to 1000 (default 100)." },
+  expand = { name = "expand", ["in"] = "query", type = "string", multi = true, enum = { "permissions" },
+    doc = "Expand the answer: 'permissions' fills the permissions map of each returned entity." },
+  description = { name = "description", ["in"] = "body", type = "string", nullable = true },
+}
+
+local function with(base, extra)
+  local t = {}
+  for k, v in pairs(base) do t[k] = v end
+  for k, v in pairs(extra) do t[k] = v end
+  return t
+end
+
+local PAGING = { P.after, P.before, P.limit, P.expand }
+
+local function paged(extra)
+  local t = {}
+  for _, p in ipairs(extra or {}) do t[#t + 1] = p end
+  for _, p in ipairs(PAGING) do t[#t + 1] = p end
+  return t
+end
+
+-- Record fields shared by every entity.
+local F = {
+  created_at = { name = "created_at", type = "string", doc = "The time the entity was created in UTC (RFC 3339)." },
+  updated_at = { name = "updated_at", type = "string", doc = "The time the entity was most recently updated in UTC (RFC 3339)." },
+  id = { name = "id", type = "string", doc = "Identifier for API resources. A 26-char nanoid (URL/DNS safe)." },
+  permissions = { name = "permissions", type = "table", optional = true,
+    doc = "Permissions granted to the caller for this resource (only with expand = 'permissions'): resource type -> permission -> boolean." },
+  name = { name = "name", type = "string", doc = "A name for the entity to be displayed in UI." },
+}
+
+local SSO_PROTOCOLS = {
+  name = "protocols", ["in"] = "body", type = "object",
+  doc = "Protocol configuration for the SSO connection.",
+  fields = {
+    { name = "oauth2", type = "object", doc = "OAuth 2.0 protocol configuration.", fields = {
+      { name = "authorization_endpoint", type = "string", doc = "OAuth 2.0 authorization endpoint (URI)." },
+      { name = "code_challenge_methods_supported", type = "array", items = "string", doc = "Supported PKCE code challenge methods." },
+      { name = "jwks_uri", type = "string", doc = "JSON Web Key Set endpoint (URI)." },
+      { name = "registration_endpoint", type = "string", doc = "OAuth 2.0 registration endpoint (URI)." },
+      { name = "scopes_supported", type = "array", items = "string", doc = "Supported OAuth 2.0 scopes." },
+      { name = "token_endpoint", type = "string", doc = "OAuth 2.0 token endpoint (URI)." },
+    } },
+    { name = "openid", type = "object", doc = "OpenID Connect protocol configuration.", fields = {
+      { name = "userinfo_endpoint", type = "string", doc = "OpenID Connect UserInfo endpoint (URI)." },
+    } },
+  },
+}
+
+local api = {}
+
+api.summary = "The Keycard organization tree: organizations, their users, invitations, service accounts " ..
+  "(with credentials) and SSO connection."
+
+-- Resources, in the order help() and the reference list them. `lua` is how a
+-- script reaches the collection, `record` the name of one record in messages.
+api.resources = {
+  {
+    name = "organizations", lua = "kc.organizations", record = "org", type = "Organization",
+    segment = "organizations", id = "organization_id",
+    doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
+    show = { "label", "name" },
+    children = { "users", "invitations", "service_accounts", "sso" },
+    fields = {
+      F.id, F.created_at,
+      { name = "label", type = "string", doc = "A domain name segment for the entity, often derived from the name (at most 63 characters)." },
+      F.name,
+      { name = "sso_enabled", type = "boolean", doc = "Whether SSO is enabled for this organization." },
+      F.updated_at,
+      { name = "zone_id", type = "string", doc = "The zone holding the organization's users, roles and permissions." },
+      F.permissions,
+    },
+    operations = {
+      { name = "list", verb = "GET", path = "/organizations", on = "collection", paged = true,
+        doc = "List the organizations the caller can see, one page at a time.",
+        params = paged(),
+        example = 'local page = kc.organizations:list{limit = 20}\nfor _, org in ipairs(page.items) do print(org.label) end' },
+      { name = "get", verb = "GET", path = "/organizations/{organization_id}", on = "collection",
+        doc = "Retrieve an organization by ID or label.",
+        params = { P.expand },
+        example = 'local org = kc.organizations:get("acme")   -- or kc.org("acme")' },
+      { name = "create", verb = "POST", path = "/organizations", on = "collection",
+        doc = "Create an organization; its label is derived from the name.",
+        params = { with(F.name, { ["in"] = "body" }) },
+        example = 'local org = kc.organizations:create{name = "Acme Corp"}' },
+      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}", on = "record",
+        doc = "Update an organization's name.",
+        params = { with(F.name, { ["in"] = "body" }) },
+        example = 'kc.org("acme"):update{name = "Acme Corporation"}' },
+      { name = "token", verb = "POST", path = "/organizations/{organization_id}/token", on = "record",
+        returns = "TokenResponse",
+        doc = "Exchange the caller's credentials for an organization access token " ..
+          "(OAuth2-style M2M token: access_token, token_type \"Bearer\", expires_in seconds).",
+        params = {},
+        example = 'local t = kc.org("acme"):token()\nprint(t.token_type, t.expires_in)' },
+      { name = "roles", verb = "GET", path = "/organizations/{organization_id}/roles", on = "record",
+        returns = "Role[]",
+        doc = "List the roles available in the organization (items: name, label, description, scope).",
+        params = {
+          { name = "scope", ["in"] = "query", type = "string", enum = { "organization", "zone" },
+            doc = "The scope at which a role can be assigned: organization (e.g. org_admin) or zone (e.g. zone_manager)." },
+          P.expand,
+        },
+        example = 'for _, role in ipairs(kc.org("acme"):roles{scope = "organization"}) do print(role.name) end' },
+      { name = "identities", verb = "GET", path = "/organizations/{organization_id}/identities", on = "record",
+        paged = true, total_count = true, returns = "Identity",
+        doc = "Iterate the organization's identities: its users and pending invitations, in creation order. " ..
+          "count() asks the server for total_count instead of walking the pages.",
+        params = {
+          { name = "role", ["in"] = "query", type = "string", enum = ROLES, doc = "Only identities with this role." },
+          { name = "query", ["in"] = "query", type = "object", doc = "Search filters.", fields = {
+            { name = "email", type = "string", doc = "Case-insensitive substring of the email address." },
+          } },
+          P.after, P.before, P.limit,
+          with(P.expand, { enum = { "permissions", "total_count" },
+            doc = "Expand the answer: 'permissions' fills each entity's permissions, 'total_count' the pagination's total_count." }),
+        },
+        example = 'kc.org("acme"):identities{role = "org_admin", query = {email = "@acme.com"}}:count()' },
+    },
+  },
+  {
+    name = "users", lua = "org.users", record = "user", type = "OrganizationUser", parent = "organizations",
+    segment = "users", id = "user_id",
+    doc = "The users (members) of an organization. Users join by accepting an invitation.",
+    show = { "email", "role", "status" },
+    fields = {
+      { name = "id", type = "string", doc = "The Keycard account ID." },
+      F.created_at,
+      { name = "email", type = "string", optional = true, doc = "User email address." },
+      { name = "role", type = "string", enum = ROLES, doc = "User's role in the organization." },
+      { name = "source", type = "string", doc = "Identity provider issuer (URI)." },
+      { name = "status", type = "string", enum = { "active", "disabled" }, doc = "Status of organization membership." },
+      F.updated_at, F.permissions,
+    },
+    operations = {
+      { name = "list", verb = "GET", path = "/organizations/{organization_id}/users", on = "collection", paged = true,
+        doc = "List the organization's users, one page at a time.",
+        params = paged { { name = "role", ["in"] = "query", type = "string", enum = ROLES, doc = "Only users with this role." } },
+        example = 'for user in org.users:each{role = "org_admin"} do print(user.email) end' },
+      { name = "get", verb = "GET", path = "/organizations/{organization_id}/users/{user_id}", on = "collection",
+        doc = "Retrieve a user of the organization.",
+        params = { P.expand },
+        example = 'local user = org.users:get(id)' },
+      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/users/{user_id}", on = "record",
+        doc = "Change a user's role or membership status.",
+        params = {
+          { name = "role", ["in"] = "body", type = "string", enum = ROLES, doc = "User's role in the organization." },
+          { name = "status", ["in"] = "body", type = "string", enum = { "active", "disabled" }, doc = "Status of organization membership." },
+        },
+        example = 'org.users:get(id):update{role = "org_viewer"}\norg.users:update(id, {status = "disabled"})' },
+      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/users/{user_id}", on = "record",
+        doc = "Remove a user from the organization.",
+        params = {},
+        example = 'org.users:delete(id)   -- or user:delete()' },
+    },
+  },
+  {
+    name = "invitations", lua = "org.invitations", record = "invitation", type = "Invitation", parent = "organizations",
+    segment = "invitations", id = "invitation_id",
+    doc = "Invitations to join an organization, sent by email.",
+    show = { "email", "role", "status" },
+    fields = {
+      F.id, F.created_at,
+      { name = "created_by", type = "string", doc = "ID of the user who created the invitation." },
+      { name = "email", type = "string", doc = "Email address for the invitation." },
+      { name = "expires_at", type = "string", doc = "When the invitation expires (RFC 3339)." },
+      { name = "organization_id", type = "string", doc = "The organization the invitation is for." },
+      { name = "role", type = "string", enum = ROLES, doc = "Role that will be assigned when the invitation is accepted." },
+      { name = "status", type = "string", enum = { "pending", "accepted", "expired", "revoked" }, doc = "Status of the invitation." },
+      F.updated_at, F.permissions,
+    },
+    operations = {
+      { name = "list", verb = "GET", path = "/organizations/{organization_id}/invitations", on = "collection", paged = true,
+        doc = "List the organization's invitations, one page at a time.",
+        params = paged(),
+        example = 'for inv in org.invitations:each() do print(inv) end' },
+      { name = "create", verb = "POST", path = "/organizations/{organization_id}/invitations", on = "collection",
+        doc = "Invite someone to the organization by email.",
+        params = {
+          { name = "email", ["in"] = "body", type = "string", required = true, doc = "Email address to invite." },
+          { name = "role", ["in"] = "body", type = "string", enum = ROLES, required = true,
+            doc = "Role that will be assigned when the invitation is accepted." },
+        },
+        example = 'org.invitations:create{email = "ana@acme.com", role = "org_member"}' },
+      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/invitations/{invitation_id}", on = "record",
+        doc = "Revoke an invitation.",
+        params = {},
+        example = 'org.invitations:delete(id)   -- or invitation:delete()' },
+    },
+  },
+  {
+    name = "service_accounts", lua = "org.service_accounts", record = "sa", type = "ServiceAccount", parent = "organizations",
+    segment = "service-accounts", id = "service_account_id",
+    doc = "Service accounts: non-human principals of an organization, authenticated by their credentials.",
+    show = { "name" },
+    children = { "credentials" },
+    fields = {
+      F.id, F.created_at, F.name, F.updated_at,
+      { name = "description", type = "string", optional = true, doc = "Optional description of the service account." },
+      F.permissions,
+    },
+    operations = {
+      { name = "list", verb = "GET", path = "/organizations/{organization_id}/service-accounts", on = "collection", paged = true,
+        doc = "List the organization's service accounts, one page at a time.",
+        params = paged(),
+        example = 'for sa in org.service_accounts:each() do print(sa.name) end' },
+      { name = "get", verb = "GET", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "collection",
+        doc = "Retrieve a service account.",
+        params = { P.expand },
+        example = 'local sa = org.service_accounts:get(id)' },
+      { name = "create", verb = "POST", path = "/organizations/{organization_id}/service-accounts", on = "collection",
+        doc = "Create a service account.",
+        params = {
+          with(F.name, { ["in"] = "body", required = true }),
+          with(P.description, { doc = "Optional description of the service account." }),
+        },
+        example = 'local sa = org.service_accounts:create{name = "ci", description = "CI pipeline"}' },
+      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "record",
+        doc = "Rename a service account or change its description (kc.null clears it).",
+        params = {
+          with(F.name, { ["in"] = "body" }),
+          with(P.description, { doc = "Optional description of the service account." }),
+        },
+        example = 'sa:update{description = "deploys from CI"}' },
+      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "record",
+        doc = "Delete a service account and its credentials.",
+        params = {},
+        example = 'sa:delete()   -- or org.service_accounts:delete(id)' },
+    },
+  },
+  {
+    name = "credentials", lua = "sa.credentials", record = "cred", type = "ServiceAccountCredential", parent = "service_accounts",
+    segment = "credentials", id = "credential_id",
+    doc = "Credentials of a service account (client ID and secret). The secret is returned once, by create.",
+    show = { "name", "client_id" },
+    fields = {
+      F.id,
+      { name = "client_id", type = "string", doc = "The client ID for authentication." },
+      { name = "client_secret", type = "string", optional = true,
+        doc = "The client secret: only in the answer of create, never again." },
+      F.created_at, F.name,
+      { name = "description", type = "string", optional = true, doc = "Optional description of the credential." },
+      { name = "last_used_at", type = "string", optional = true, doc = "When the credential was last used (RFC 3339)." },
+      F.permissions,
+    },
+    operations = {
+      { name = "list", verb = "GET",
+        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials", on = "collection", paged = true,
+        doc = "List a service account's credentials (without secrets), one page at a time.",
+        params = paged(),
+        example = 'for cred in sa.credentials:each() do print(cred.client_id) end' },
+      { name = "get", verb = "GET",
+        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "collection",
+        doc = "Retrieve a credential (without its secret).",
+        params = { P.expand },
+        example = 'local cred = sa.credentials:get(id)' },
+      { name = "create", verb = "POST",
+        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials", on = "collection",
+        doc = "Create a credential. The answer holds client_secret, shown this once.",
+        params = {
+          with(F.name, { ["in"] = "body", required = true }),
+          with(P.description, { doc = "Optional description of the credential." }),
+        },
+        example = 'local cred = sa.credentials:create{name = "deploy"}\nprint(cred.client_id, cred.client_secret)' },
+      { name = "update", verb = "PATCH",
+        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "record",
+        doc = "Rename a credential or change its description.",
+        params = {
+          with(F.name, { ["in"] = "body" }),
+          with(P.description, { doc = "Optional description of the credential." }),
+        },
+        example = 'cred:update{name = "deploy-2025"}' },
+      { name = "delete", verb = "DELETE",
+        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "record",
+        doc = "Delete (revoke) a credential.",
+        params = {},
+        example = 'cred:delete()   -- or sa.credentials:delete(id)' },
+    },
+  },
+  {
+    name = "sso", lua = "org.sso", record = "sso", type = "SSOConnection", parent = "organizations",
+    segment = "sso-connection", singleton = true,
+    doc = "The organization's SSO connection (one at most). Answers never contain the secret, only client_secret_set.",
+    show = { "identifier", "client_id" },
+    fields = {
+      { name = "id", type = "string", doc = "Unique identifier for the SSO connection." },
+      { name = "client_id", type = "string", doc = "OAuth 2.0 client ID." },
+      { name = "client_secret_set", type = "boolean", doc = "Whether a client secret is configured." },
+      F.created_at,
+      { name = "identifier", type = "string", doc = "SSO provider identifier (e.g. issuer URL), 1 to 2048 characters." },
+      F.updated_at, F.permissions,
+      { name = "protocols", type = "table", optional = true, doc = "Protocol configuration (oauth2, openid)." },
+    },
+    operations = {
+      { name = "enable", verb = "POST", path = "/organizations/{organization_id}/sso-connection", on = "collection",
+        doc = "Enable SSO for the organization (a 409 error when it is already enabled).",
+        params = {
+          { name = "identifier", ["in"] = "body", type = "string", required = true, doc = "SSO provider identifier (e.g. issuer URL)." },
+          { name = "client_id", ["in"] = "body", type = "string", required = true, doc = "OAuth 2.0 client ID." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (never shown again)." },
+          SSO_PROTOCOLS,
+        },
+        example = 'org.sso:enable{identifier = "https://idp.acme.com", client_id = "kc"}' },
+      { name = "get", verb = "GET", path = "/organizations/{organization_id}/sso-connection", on = "collection",
+        doc = "Retrieve the SSO connection (a 404 error when SSO is not enabled).",
+        params = { P.expand },
+        example = 'local sso = org.sso:get()\nprint(sso.identifier, sso.client_secret_set)' },
+      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/sso-connection", on = "record",
+        doc = "Update the SSO connection; every field is optional (a 404 error when SSO is not enabled).",
+        params = {
+          { name = "identifier", ["in"] = "body", type = "string", doc = "SSO provider identifier (e.g. issuer URL)." },
+          { name = "client_id", ["in"] = "body", type = "string", doc = "OAuth 2.0 client ID." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (kc.null removes it)." },
+          SSO_PROTOCOLS,
+        },
+        example = 'org.sso:update{client_secret = os.getenv("IDP_SECRET")}' },
+      { name = "disable", verb = "DELETE", path = "/organizations/{organization_id}/sso-connection", on = "record",
+        doc = "Disable SSO for the organization (a 404 error when it is not enabled).",
+        params = {},
+        example = 'org.sso:disable()' },
+    },
+  },
+}
+
+-- Shapes that are answers but not records of a collection.
+api.types = {
+  {
+    name = "TokenResponse", doc = "OAuth2-style token response for M2M tokens.",
+    fields = {
+      { name = "access_token", type = "string", doc = "The M2M access token." },
+      { name = "token_type", type = "string", doc = 'Token type (always "Bearer").' },
+      { name = "expires_in", type = "integer", optional = true, doc = "Token expiration time in seconds." },
+    },
+  },
+  {
+    name = "Role", doc = "A role that can be assigned in the organization.",
+    fields = {
+      { name = "name", type = "string", doc = "The role's name (org_admin, ...)." },
+      { name = "label", type = "string", doc = "A human-readable label." },
+      { name = "description", type = "string", doc = "What the role allows." },
+      { name = "scope", type = "string", enum = { "organization", "zone" }, doc = "The scope at which the role can be assigned." },
+    },
+  },
+  {
+    name = "Identity", doc = "A user or a pending invitation of the organization (org:identities).",
+    fields = {
+      F.id, F.created_at,
+      { name = "email", type = "string", doc = "Email address." },
+      { name = "role", type = "string", enum = ROLES, doc = "Role in the organization." },
+      { name = "source", type = "string", doc = "Identity provider issuer (empty for invitations)." },
+      { name = "status", type = "string", doc = "Membership or invitation status." },
+      { name = "type", type = "string", enum = { "user", "invitation" }, doc = "What the identity is." },
+      F.updated_at, F.permissions,
+    },
+  },
+  {
+    name = "PageInfo", doc = "Pagination information using cursor-based pagination.",
+    fields = {
+      { name = "has_next_page", type = "boolean", doc = "Whether there are more items after the current page." },
+      { name = "has_prev_page", type = "boolean", doc = "Whether there are more items before the current page." },
+      { name = "start_cursor", type = "string", optional = true, doc = "Cursor pointing to the first item in the current page." },
+      { name = "end_cursor", type = "string", optional = true, doc = "Cursor pointing to the last item in the current page." },
+    },
+  },
+}
+
+-- Shortcuts on kc itself, described here so that help() and the docs know them.
+api.shortcuts = {
+  { name = "org", lua = "kc.org", of = "organizations.get",
+    doc = "The organization with this ID or label (a GET; the record has the child collections).",
+    example = 'local org = kc.org("acme")\nprint(org.name, #org.users:list().items)' },
+}
+
+-- Lookup tables, so that nobody walks the lists above by hand.
+api.by_name = {}
+for _, r in ipairs(api.resources) do
+  api.by_name[r.name] = r
+  r.ops = {}
+  for _, op in ipairs(r.operations) do
+    op.resource = r
+    r.ops[op.name] = op
+  end
+end
+
+return api

@@ -1,0 +1,220 @@
+-- help(): what an operation, collection or record does, from the
+-- description. The signature and parameter lines here are also what
+-- scripts/gen-reference.lua prints, so the REPL and the docs agree.
+
+local api = require("kc.api")
+local check = require("kc.check")
+local tree = require("kc.tree")
+local records = require("kc.records")
+
+local concat, ipairs, type, getmetatable, rawget = table.concat, ipairs, type, getmetatable, rawget
+
+local help = {}
+
+-- The methods a resource offers, in description order: {call, op, form}.
+-- form is nil for the operation itself, "each" / "reload" for derived ones.
+function help.methods(r)
+  local out = {}
+  for _, op in ipairs(r.operations) do
+    local fields = #op.params > 0 and "{...}" or "()"
+    if op.paged and op.name == "list" then
+      out[#out + 1] = { call = r.lua .. ":list" .. fields, op = op }
+      out[#out + 1] = { call = r.lua .. ":each" .. fields, op = op, form = "each" }
+    elseif op.on == "collection" then
+      local id = (op.name == "get" and not r.singleton) and ("(" .. r.id .. (#op.params > 0 and ", {...})" or ")")) or fields
+      out[#out + 1] = { call = r.lua .. ":" .. op.name .. id, op = op }
+    else
+      out[#out + 1] = { call = r.record .. ":" .. op.name .. fields, op = op }
+    end
+  end
+  if r.ops.get then out[#out + 1] = { call = r.record .. ":reload()", op = r.ops.get, form = "reload" } end
+  return out
+end
+
+-- The ways to call an operation, one per line.
+function help.signatures(op, form)
+  local r = op.resource
+  local hasp = #op.params > 0
+  if form == "reload" then return { r.record .. ":reload()" } end
+  if form == "each" then return { r.lua .. ":each" .. (hasp and "{...}" or "()") } end
+  local f = hasp and "{...}" or "()"
+  if op.on == "collection" then
+    if op.name == "get" and not r.singleton then
+      local s = { r.lua .. ":get(" .. r.id .. (hasp and ", {...})" or ")") }
+      if r.name == "organizations" then s[#s + 1] = "kc.org(id_or_label)" end
+      return s
+    end
+    return { r.lua .. ":" .. op.name .. f }
+  end
+  local s = { r.record .. ":" .. op.name .. f }
+  if not op.paged then
+    if r.singleton then
+      s[#s + 1] = r.lua .. ":" .. op.name .. f
+    else
+      s[#s + 1] = r.lua .. ":" .. op.name .. "(" .. r.id .. (hasp and ", {...})" or ")")
+    end
+  end
+  return s
+end
+
+-- Parameter rows {name, type text, where, doc}, nested fields flattened
+-- with dotted names.
+function help.params(op)
+  local rows = {}
+  local function add(params, prefix, where)
+    for _, p in ipairs(params) do
+      local name = prefix .. p.name
+      local t = check.typetext(p)
+      if p.type == "object" then t = "table" end
+      rows[#rows + 1] = { name = name, type = t, where = where or p["in"], required = p.required, doc = p.doc or "" }
+      if p.fields then add(p.fields, name .. ".", where or p["in"]) end
+    end
+  end
+  add(op.params, "")
+  return rows
+end
+
+local function indent(text, pad)
+  return pad .. text:gsub("\n", "\n" .. pad)
+end
+
+local function op_text(op, form)
+  local r = op.resource
+  local lines = {}
+  for _, s in ipairs(help.signatures(op, form)) do lines[#lines + 1] = s end
+  local doc = op.doc
+  if form == "each" then
+    doc = "Every item of every page, fetched lazily (the next page is requested while you work on this one). " ..
+      "Works in a generic for; chains filter, map, take, collect, count, first."
+  elseif form == "reload" then
+    doc = "Fetch the record again; it is updated in place."
+  end
+  lines[#lines + 1] = "  " .. doc
+  lines[#lines + 1] = "  " .. op.verb .. " " .. op.path
+  local rows = form == "reload" and {} or help.params(op)
+  if form == "each" then
+    local kept = {}
+    for _, row in ipairs(rows) do
+      if row.name ~= "after" and row.name ~= "before" then kept[#kept + 1] = row end
+    end
+    rows = kept
+  end
+  if #rows > 0 then
+    lines[#lines + 1] = "  Fields:"
+    local width = 0
+    for _, row in ipairs(rows) do if #row.name > width then width = #row.name end end
+    for _, row in ipairs(rows) do
+      lines[#lines + 1] = ("    %-" .. width .. "s  %s%s"):format(row.name, row.type, row.required and ", required" or "")
+      if row.doc ~= "" then lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format("", row.doc) end
+    end
+  end
+  if op.returns then lines[#lines + 1] = "  Returns: " .. op.returns end
+  if op.example and form == nil then
+    lines[#lines + 1] = "  Example:"
+    lines[#lines + 1] = indent(op.example, "    ")
+  elseif form == "each" and r.ops.list then
+    lines[#lines + 1] = "  Example:"
+    lines[#lines + 1] = "    for " .. r.record .. " in " .. r.lua .. ":each() do print(" .. r.record .. ") end"
+  end
+  return concat(lines, "\n")
+end
+
+local function resource_text(r)
+  local lines = { r.lua .. " -- " .. r.doc }
+  local fields = {}
+  for _, f in ipairs(r.fields) do fields[#fields + 1] = f.name end
+  lines[#lines + 1] = "  Records (" .. r.record .. ", " .. r.type .. "): " .. concat(fields, ", ")
+  lines[#lines + 1] = "  Methods:"
+  local ms = help.methods(r)
+  local width = 0
+  for _, m in ipairs(ms) do if #m.call > width then width = #m.call end end
+  for _, m in ipairs(ms) do
+    local doc = m.form == "each" and "Every item of every page, lazily." or
+      m.form == "reload" and "Fetch the record again, in place." or m.op.doc
+    lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format(m.call, (doc:gsub("%. .*", ".")))
+  end
+  if r.children then
+    local kids = {}
+    for _, c in ipairs(r.children) do kids[#kids + 1] = r.record .. "." .. c end
+    lines[#lines + 1] = "  Children: " .. concat(kids, ", ")
+  end
+  lines[#lines + 1] = ('  More: help("%s.%s")'):format(r.name, r.operations[1].name)
+  return concat(lines, "\n")
+end
+
+local function overview()
+  local lines = { "kc -- " .. api.summary, "" }
+  for _, r in ipairs(api.resources) do
+    local names = {}
+    for _, m in ipairs(help.methods(r)) do names[#names + 1] = m.call:match("[:.]([%w_]+)[%({]") end
+    lines[#lines + 1] = ("  %-22s %s"):format(r.lua, concat(names, ", "))
+  end
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = '  kc.org(id_or_label)    the organization with this ID or label'
+  lines[#lines + 1] = '  kc.request{method=, path=, query=, body=}   any endpoint, decoded'
+  lines[#lines + 1] = '  kc.null                an explicit JSON null in a request body'
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = '  Iterators (each, identities) chain filter, map, take, collect, count, first.'
+  lines[#lines + 1] = '  help(org.users), help(org.users.update), help("invitations.create") for details.'
+  return concat(lines, "\n")
+end
+
+-- "invitations.create", "org.users:update", "users", "user:update", "org".
+local function lookup(name)
+  local res, opname = name:match("^([%w_%.]-)[%.:]([%w_]+)$")
+  for _, r in ipairs(api.resources) do
+    if name == r.name or name == r.lua or name == r.record then return resource_text(r) end
+  end
+  if not res then return nil end
+  for _, r in ipairs(api.resources) do
+    if res == r.name or res == r.lua or res == r.record then
+      if opname == "each" and r.ops.list then return op_text(r.ops.list, "each") end
+      if opname == "reload" and r.ops.get then return op_text(r.ops.get, "reload") end
+      local op = r.ops[opname]
+      if op then return op_text(op) end
+      if r.children then
+        for _, c in ipairs(r.children) do if c == opname then return resource_text(api.by_name[c]) end end
+      end
+    end
+  end
+  for _, s in ipairs(api.shortcuts) do
+    if name == s.lua or name == s.name then
+      return s.lua .. "(id_or_label)\n  " .. s.doc .. "\n  Example:\n" .. indent(s.example, "    ")
+    end
+  end
+end
+
+--- The help text for `x` (kc, a collection, a record, a method, or a name).
+function help.text(x)
+  if x == nil or x == rawget(_G, "kc") then return overview() end
+  local t = type(x)
+  if t == "string" then
+    return lookup(x) or ("no help for '" .. x .. "'; try help(kc)")
+  end
+  if t == "function" then
+    local d = tree.docs[x]
+    if d then
+      if d.of and d.form then return op_text(d.of, d.form) end
+      if d.resource then return op_text(d) end
+      if d.of then return lookup(d.lua) end
+    end
+    return "no help for this function"
+  end
+  if t == "table" then
+    local mt = getmetatable(x)
+    if type(mt) == "table" then
+      local r = rawget(mt, "_resource")
+      if r then return resource_text(r) end
+      local coll = records.collection(x)
+      if coll then return resource_text(getmetatable(coll)._resource) end
+    end
+  end
+  return "no help for a " .. t .. " value; try help(kc)"
+end
+
+--- Prints the help text for `x`.
+function help.print(x)
+  io.write(help.text(x), "\n")
+end
+
+return help

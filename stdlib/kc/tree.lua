@@ -1,0 +1,363 @@
+-- The resource tree: collections (kc.organizations, org.users, ...), their
+-- methods and the records' methods, all derived from the description in
+-- api.lua. install(kc) adds them to the native `kc` table (kc.request,
+-- kc.request_async, kc.null come from Swift).
+
+local api = require("kc.api")
+local check = require("kc.check")
+local iter = require("kc.iter")
+local records = require("kc.records")
+
+local pairs, ipairs, type, error, setmetatable, getmetatable, tostring, select =
+  pairs, ipairs, type, error, setmetatable, getmetatable, tostring, select
+local sort = table.sort
+
+local tree = {}
+
+-- Which operation a method implements, for help(): function -> operation
+-- (or {of = operation, form = "each"} for derived methods). Weak: methods
+-- live as long as their class.
+tree.docs = setmetatable({}, { __mode = "k" })
+
+-- Collection classes by resource name: their methods are shared by every
+-- collection object of that resource.
+tree.classes = {}
+
+local kc -- the native table, set by install
+
+local function escape(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
+end
+
+local function expand(template, ctx)
+  return (template:gsub("{([%w_]+)}", function(name) return escape(tostring(ctx[name])) end))
+end
+
+local function copy(t)
+  local c = {}
+  if t then for k, v in pairs(t) do c[k] = v end end
+  return c
+end
+
+-- Splits checked arguments into the query and body of a request, as the
+-- description places them (`query = {email = x}` is sent as query[email]).
+local function split(op, args)
+  local query, body
+  if args then
+    for _, p in ipairs(op.params) do
+      local v = args[p.name]
+      if v ~= nil then
+        if p["in"] == "query" then
+          query = query or {}
+          if p.type == "object" then
+            for k, x in pairs(v) do query[p.name .. "[" .. k .. "]"] = x end
+          else
+            query[p.name] = v
+          end
+        else
+          body = body or {}
+          body[p.name] = v
+        end
+      end
+    end
+  end
+  if not body and (op.verb == "POST" or op.verb == "PATCH") then body = "{}" end
+  return query, body
+end
+
+-- Argument errors are raised at the caller of the API function (level 3:
+-- the caller of the binding that called this).
+local function argcheck(op, args, where)
+  if args == nil then args = {} end
+  if type(args) ~= "table" then
+    error(("bad argument to '%s' (table of fields expected, got %s)"):format(where, type(args)), 3)
+  end
+  local msg = check.args(args, op.params, where, kc.null)
+  if msg then error(msg, 3) end
+  return args
+end
+
+local function idcheck(id, where, what)
+  local t = type(id)
+  if (t ~= "string" or id == "") and math.type(id) ~= "integer" then
+    error(("bad argument #1 to '%s' (%s expected, got %s)"):format(where, what, id == "" and "empty string" or t), 3)
+  end
+end
+
+local function selfcheck(self, class, where)
+  if getmetatable(self) ~= class then
+    error(("bad self for '%s' (call it with a colon: %s)"):format(where, where), 3)
+  end
+end
+
+-- One request; the answer decoded (true for an empty one).
+local function send(op, ctx, args)
+  local query, body = split(op, args)
+  return (kc.request { method = op.verb, path = expand(op.path, ctx), query = query, body = body })
+end
+
+-- A request started now and waited for later, when the client has the
+-- asynchronous primitive; else a handle that sends when waited on.
+local function start(method, path, query)
+  if kc.request_async then
+    return kc.request_async { method = method, path = path, query = query }
+  end
+  return {
+    wait = function() return (kc.request { method = method, path = path, query = query }) end,
+    cancel = function() end,
+  }
+end
+
+-- Collections ----------------------------------------------------------------
+
+local Page = { __name = "kc.page" }
+Page.__index = Page
+
+function Page:next()
+  local info = self.page_info
+  if not (info and info.has_next_page and info.end_cursor) then return nil end
+  return self._turn({ after = info.end_cursor })
+end
+
+function Page:prev()
+  local info = self.page_info
+  if not (info and info.has_prev_page and info.start_cursor) then return nil end
+  return self._turn({ before = info.start_cursor })
+end
+
+--- The page's items as an iterator (stages and terminals of kc.iter).
+function Page:iter()
+  return iter.list(self.items)
+end
+
+function Page:__len()
+  return #self.items
+end
+
+function Page:__tostring()
+  local info = self.page_info or {}
+  return ("page of %d%s%s"):format(#self.items, info.has_prev_page and ", more before" or "",
+    info.has_next_page and ", more after" or "")
+end
+
+local function collection(r, ctx, parent_record)
+  local class = tree.classes[r.name]
+  local coll = setmetatable({ _ctx = ctx, _parent = parent_record }, class)
+  coll._mt = records.metatable(r, coll, class._record_methods, class._child, class._complete)
+  return coll
+end
+
+local function wrap(coll, item)
+  if type(item) == "table" then setmetatable(item, coll._mt) end
+  return item
+end
+
+-- Path parameters for the records of `coll` with id `id`.
+local function record_ctx(r, coll, id)
+  local ctx = copy(coll._ctx)
+  if r.id then ctx[r.id] = id end
+  return ctx
+end
+
+-- The list-like operations: `list` (one page) and `each` (every page), or,
+-- for other paged operations (identities), an iterator only.
+local function paged_methods(r, op, class, methods)
+  local where_each = r.lua .. ":each"
+  local function fetcher(ctx, args)
+    local base = select(1, split(op, args)) or {}
+    base.after, base.before = nil, nil
+    local path = expand(op.path, ctx)
+    return function(cursor, async)
+      local q = copy(base)
+      for k, v in pairs(cursor) do q[k] = v end
+      if async then return start("GET", path, q) end
+      return (kc.request { method = "GET", path = path, query = q })
+    end, base, path
+  end
+  local function walker(ctx, args, wrapitem)
+    local fetch, base, path = fetcher(ctx, args)
+    local count
+    if op.total_count then
+      -- One small request for the server's total instead of every page.
+      count = function()
+        local q = copy(base)
+        q.limit = 1
+        local ex = q.expand
+        ex = type(ex) == "table" and copy(ex) or (ex and { ex } or {})
+        ex[#ex + 1] = "total_count"
+        q.expand = ex
+        local answer = kc.request { method = "GET", path = path, query = q }
+        return answer.pagination and answer.pagination.total_count
+      end
+    end
+    if args.after then
+      local first = fetch
+      fetch = function(cursor, async)
+        if next(cursor) == nil then cursor = { after = args.after } end
+        return first(cursor, async)
+      end
+    end
+    local it = iter.pages(fetch, wrapitem, count)
+    return it, nil, nil, it
+  end
+  if op.name == "list" then
+    local where = r.lua .. ":list"
+    local function list(self, args)
+      selfcheck(self, class, where)
+      args = argcheck(op, args, where)
+      local function turn(ctx_args)
+        local q = select(1, split(op, args)) or {}
+        q.after, q.before = nil, nil
+        for k, v in pairs(ctx_args) do q[k] = v end
+        local answer = kc.request { method = "GET", path = expand(op.path, self._ctx), query = q }
+        local items = answer.items or {}
+        for i = 1, #items do wrap(self, items[i]) end
+        local page = setmetatable({ items = items, page_info = answer.page_info, pagination = answer.pagination }, Page)
+        page._turn = turn
+        return page
+      end
+      return turn({ after = args.after, before = args.before })
+    end
+    local function each(self, args)
+      selfcheck(self, class, where_each)
+      args = argcheck(op, args, where_each)
+      return walker(self._ctx, args, function(item) return wrap(self, item) end)
+    end
+    class.list, class.each = list, each
+    tree.docs[list] = op
+    tree.docs[each] = { of = op, form = "each" }
+  else
+    -- A record method (org:identities{...}) returning an iterator of plain tables.
+    local where = r.record .. ":" .. op.name
+    local function m(self, args)
+      args = argcheck(op, args, where)
+      return walker(record_ctx(r, records.collection(self), self.id), args, function(item) return item end)
+    end
+    methods[op.name] = m
+    tree.docs[m] = op
+  end
+end
+
+-- What a non-paged operation's answer becomes.
+local function result(op, answer, coll, rec)
+  if op.verb == "DELETE" then return true end
+  if op.returns == "TokenResponse" then return answer end
+  if op.returns == "Role[]" then return answer.items or {} end
+  if rec then return records.refresh(rec, answer) end
+  return wrap(coll, answer)
+end
+
+local function build_class(r)
+  local class = { __name = "kc." .. r.name }
+  class.__index = class
+  local methods = {} -- record methods
+  tree.classes[r.name] = class
+  class._record_methods = methods
+
+  for _, op in ipairs(r.operations) do
+    if op.paged then
+      paged_methods(r, op, class, methods)
+    elseif op.on == "collection" then
+      local where = r.lua .. ":" .. op.name
+      local f
+      if op.name == "get" and not r.singleton then
+        f = function(self, id, args)
+          selfcheck(self, class, where)
+          idcheck(id, where, r.id)
+          args = argcheck(op, args, where)
+          return result(op, send(op, record_ctx(r, self, id), args), self)
+        end
+      else
+        f = function(self, args)
+          selfcheck(self, class, where)
+          args = argcheck(op, args, where)
+          return result(op, send(op, self._ctx, args), self)
+        end
+      end
+      class[op.name] = f
+      tree.docs[f] = op
+    else -- on = "record": a record method, and a collection method taking the id
+      local where_rec = r.record .. ":" .. op.name
+      local where_coll = r.lua .. ":" .. op.name
+      local m = function(self, args)
+        local coll = records.collection(self)
+        if not coll then error(("bad self for '%s' (call it with a colon on a record)"):format(where_rec), 2) end
+        args = argcheck(op, args, where_rec)
+        local answer = send(op, record_ctx(r, coll, self.id), args)
+        return result(op, answer, coll, self)
+      end
+      local f
+      if r.singleton then
+        f = function(self, args)
+          selfcheck(self, class, where_coll)
+          args = argcheck(op, args, where_coll)
+          return result(op, send(op, self._ctx, args), self)
+        end
+      else
+        f = function(self, id, args)
+          selfcheck(self, class, where_coll)
+          idcheck(id, where_coll, r.id)
+          args = argcheck(op, args, where_coll)
+          return result(op, send(op, record_ctx(r, self, id), args), self)
+        end
+      end
+      methods[op.name] = m
+      class[op.name] = f
+      tree.docs[m] = op
+      tree.docs[f] = op
+    end
+  end
+
+  -- reload: the record as the server has it now (from the get operation).
+  local get = r.ops.get
+  if get then
+    local where = r.record .. ":reload"
+    local reload = function(self)
+      local coll = records.collection(self)
+      if not coll then error(("bad self for '%s' (call it with a colon on a record)"):format(where), 2) end
+      return records.refresh(self, send(get, record_ctx(r, coll, self.id), {}))
+    end
+    methods.reload = reload
+    tree.docs[reload] = { of = get, form = "reload" }
+  end
+
+  -- Child collections of a record: their path parameters are the record's.
+  class._child = function(rec, name)
+    local child = api.by_name[name]
+    local coll = records.collection(rec)
+    return collection(child, record_ctx(r, coll, rec.id), rec)
+  end
+
+  local names = {}
+  for k in pairs(methods) do names[#names + 1] = k end
+  for _, c in ipairs(r.children or {}) do names[#names + 1] = c end
+  sort(names)
+  class._complete = names
+  class._resource = r
+
+  class.__tostring = function(self)
+    local parent = self._parent
+    if parent then return ("%s of %s"):format(r.lua, tostring(parent)) end
+    return r.lua
+  end
+  return class
+end
+
+--- Adds the tree to the native `kc` table.
+function tree.install(native)
+  kc = native
+  for _, r in ipairs(api.resources) do build_class(r) end
+  kc.organizations = collection(api.by_name.organizations, {})
+  local orgs = kc.organizations
+  local get = tree.classes.organizations.get
+  kc.org = function(id_or_label)
+    idcheck(id_or_label, "kc.org", "organization ID or label")
+    return get(orgs, id_or_label)
+  end
+  tree.docs[kc.org] = api.shortcuts[1]
+  kc.api = api
+  kc.iter = iter.new
+  return kc
+end
+
+return tree
