@@ -8,6 +8,15 @@
 static inline FILE *kcsh_stdin(void) { return stdin; }
 static inline FILE *kcsh_stdout(void) { return stdout; }
 static inline FILE *kcsh_stderr(void) { return stderr; }
+/* Whether stdin's buffer holds input already read ahead (then waiting on the
+ * descriptor could block for nothing). Unknown outside glibc: say yes. */
+static inline int kcsh_stdin_buffered(void) {
+#ifdef __GLIBC__
+  return stdin->_IO_read_ptr < stdin->_IO_read_end;
+#else
+  return 1;
+#endif
+}
 
 typedef char *(*kcsh_el_prompt_fn)(EditLine *);
 typedef unsigned char (*kcsh_el_command_fn)(EditLine *, int);

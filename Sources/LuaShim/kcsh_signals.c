@@ -1,5 +1,8 @@
+#define _GNU_SOURCE /* ppoll */
 #include "kcsh_signals.h"
 #include "LuaShim.h"
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 
@@ -53,4 +56,33 @@ void kcsh_sigint_restore(void) {
   if (saved) sigaction(SIGINT, &original, NULL);
   saved = 0;
   running_state = NULL;
+}
+
+int kcsh_wait_input(int fd) {
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  int result;
+  for (;;) {
+    if (pending) {
+      pending = 0;
+      result = 0;
+      break;
+    }
+    /* SIGINT is let in only inside ppoll: it cannot land between the check
+     * above and the wait. */
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n = ppoll(&p, 1, NULL, &old);
+    if (n > 0) {
+      result = 1;
+      break;
+    }
+    if (n < 0 && errno != EINTR) {
+      result = -1;
+      break;
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return result;
 }

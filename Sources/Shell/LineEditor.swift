@@ -32,6 +32,17 @@ final class PlainLineSource: LineSource {
   func read(prompt: String) -> LineInput {
     fputs(prompt, kcsh_stdout())
     fflush(kcsh_stdout())
+    // Wait on the descriptor first, unless stdio has input already, so that
+    // a SIGINT that comes while waiting is never missed.
+    if kcsh_stdin_buffered() == 0 {
+      switch kcsh_wait_input(0) {
+      case 0:
+        fputs("\n", kcsh_stdout())
+        return .interrupted
+      case -1: return .end
+      default: break
+      }
+    }
     var buffer: UnsafeMutablePointer<CChar>? = nil
     var capacity = 0
     defer { free(buffer) }
@@ -135,13 +146,16 @@ final class LineEditor: LineSource {
 
   /// One character for libedit, decoded in the locale's encoding. Reading
   /// here rather than in libedit lets Ctrl-C end the wait: the signal
-  /// interrupts read(), and the pending flag becomes a ^C key.
+  /// interrupts it, and the pending flag becomes a ^C key.
   fileprivate func readCharacter(into out: UnsafeMutablePointer<wchar_t>) -> Int32 {
     while true {
-      if kcsh_sigint_take() != 0 {
+      switch kcsh_wait_input(0) {
+      case 0:
         decoder = mbstate_t()
         out.pointee = 3
         return 1
+      case -1: return -1
+      default: break
       }
       var byte: CChar = 0
       let n = Glibc.read(0, &byte, 1)

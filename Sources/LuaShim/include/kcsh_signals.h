@@ -12,6 +12,9 @@ void kcsh_sigint_running(lua_State *L);
  * EINTR, as no SA_RESTART is set); kcsh_sigint_take reports and clears it. */
 void kcsh_sigint_idle(void);
 int kcsh_sigint_take(void);
+/* Waits until fd has input (1) or a SIGINT came (0, and the flag is
+ * cleared), or fails (-1); other signals do not end the wait. */
+int kcsh_wait_input(int fd);
 /* Puts back the SIGINT disposition found by the first call above. */
 void kcsh_sigint_restore(void);
 

@@ -1,7 +1,10 @@
 """`kcsh -i` with stdin not a terminal: lua.c's REPL without readline
 (prompts on stdout, lines from stdin), and the value printer seen through it."""
 import os
+import select
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -117,3 +120,43 @@ def test_error_in_tostring_is_reported(kcsh_bin, tmp_path):
     assert status == 0
     assert "bad" in err
     assert out.endswith("> 1\n> \n")
+
+
+def test_sigint_without_a_terminal(kcsh_bin, tmp_path):
+    """SIGINT while waiting for a line gives a fresh prompt; while code runs,
+    it interrupts the code; the session goes on either way."""
+    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    proc = subprocess.Popen([kcsh_bin, "-i"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        wait_for(proc, "> ")
+        proc.send_signal(signal.SIGINT)
+        wait_for(proc, "\n> ")
+        proc.stdin.write(b"while true do end\n")
+        proc.stdin.flush()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        proc.stdin.write(b"1+1\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=TIMEOUT) == 0
+        out = proc.stdout.read().decode()
+        err = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+    assert out.endswith("> 2\n> \n")
+    assert err.startswith("interrupted!\nstack traceback:")
+
+
+def wait_for(proc, text, timeout=TIMEOUT):
+    """Reads stdout until it ends with `text` (the prompt has no newline, so
+    readline would block)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while not seen.endswith(text.encode()):
+        assert time.monotonic() < deadline, seen
+        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 1)
+            assert chunk, seen
+            seen += chunk
+    return seen
