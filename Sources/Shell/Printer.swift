@@ -9,7 +9,8 @@ import LuaShim
 /// Tables are read raw (no `__index`, `__pairs`), so showing a value never
 /// runs Lua code, except `__tostring`: a value whose metatable has one is
 /// shown as `tostring` gives it (error objects, records that want it).
-/// A table that fits in `width` columns stays on one line.
+/// A table that fits in `width` columns stays on one line. With `colors`,
+/// values are coloured by type (ANSI escapes) and widths still hold.
 public struct Printer: Sendable {
   /// Tables nested deeper than this are shown as `{...}`.
   public var maxDepth: Int
@@ -17,11 +18,15 @@ public struct Printer: Sendable {
   public var width: Int
   /// Spaces per level of nesting.
   public var indent: Int
+  /// Colour values by type, for a terminal (top-level strings stay as
+  /// they are).
+  public var colors: Bool
 
-  public init(maxDepth: Int = 6, width: Int = 80, indent: Int = 2) {
+  public init(maxDepth: Int = 6, width: Int = 80, indent: Int = 2, colors: Bool = false) {
     self.maxDepth = maxDepth
     self.width = width
     self.indent = indent
+    self.colors = colors
   }
 
   /// The text of the value at `index`. A string at the top is given as it
@@ -39,7 +44,7 @@ public struct Printer: Sendable {
   ) throws(LuaError) -> [UInt8] {
     let first = state.absolute(first)
     let last = state.absolute(last)
-    var builder = Builder(state: state, maxDepth: maxDepth)
+    var builder = Builder(state: state, maxDepth: maxDepth, colors: colors)
     var nodes: [Node] = []
     for i in stride(from: first, through: last, by: 1) {
       nodes.append(try builder.node(at: i, depth: 0, top: !quoteStrings))
@@ -69,14 +74,21 @@ private indirect enum Node {
 private struct Builder {
   let state: LuaState
   let maxDepth: Int
+  let colors: Bool
   var tableIds: [UnsafeRawPointer: Int] = [:]
   var otherIds: [UnsafeRawPointer: Int] = [:]
   var otherCounts: [String: Int] = [:]
   var referenced: Set<Int> = []
 
-  init(state: LuaState, maxDepth: Int) {
+  init(state: LuaState, maxDepth: Int, colors: Bool) {
     self.state = state
     self.maxDepth = maxDepth
+    self.colors = colors
+  }
+
+  /// `text` in an SGR colour when colours are on.
+  func paint(_ text: [UInt8], _ sgr: String) -> [UInt8] {
+    colors ? Array("\u{1B}[\(sgr)m".utf8) + text + Array("\u{1B}[0m".utf8) : text
   }
 
   var L: OpaquePointer { state.L }
@@ -84,18 +96,18 @@ private struct Builder {
   mutating func node(at index: Int32, depth: Int, top: Bool = false) throws(LuaError) -> Node {
     let index = state.absolute(index)
     switch state.type(at: index) {
-    case .none, .nil: return .atom(Array("nil".utf8))
-    case .boolean: return .atom(Array((state.boolean(at: index) ? "true" : "false").utf8))
-    case .number: return .atom(numberText(at: index))
+    case .none, .nil: return .atom(paint(Array("nil".utf8), "35"))
+    case .boolean: return .atom(paint(Array((state.boolean(at: index) ? "true" : "false").utf8), "33"))
+    case .number: return .atom(paint(numberText(at: index), "33"))
     case .string:
       let bytes = state.bytes(at: index) ?? []
-      return .atom(top ? bytes : quote(bytes))
+      return .atom(top ? bytes : paint(quote(bytes), "32"))
     case .table:
       if hasToString(at: index) { return .atom(Array(try state.toString(at: index).utf8)) }
       return try table(at: index, depth: depth)
     case .function, .userdata, .lightUserdata, .thread:
       if top || hasToString(at: index) { return .atom(Array(try state.toString(at: index).utf8)) }
-      return .atom(Array(handle(at: index).utf8))
+      return .atom(paint(Array(handle(at: index).utf8), "36"))
     }
   }
 
@@ -412,9 +424,19 @@ private struct Layout {
   }
 }
 
-/// Display columns of UTF-8 text (continuation bytes take none).
+/// Display columns of UTF-8 text (continuation bytes and the colours'
+/// escape sequences take none).
 private func columns(_ bytes: [UInt8]) -> Int {
   var n = 0
-  for b in bytes where b & 0xC0 != 0x80 { n += 1 }
+  var escape = false
+  for b in bytes {
+    if escape {
+      escape = !(b >= 0x40 && b <= 0x7e && b != UInt8(ascii: "["))
+    } else if b == 0x1B {
+      escape = true
+    } else if b & 0xC0 != 0x80 {
+      n += 1
+    }
+  }
   return n
 }

@@ -119,9 +119,13 @@ public struct REPL {
     }
   }
 
-  /// The printer for results: 80 columns, fewer on a narrower terminal.
+  /// The printer for results: 80 columns, fewer on a narrower terminal;
+  /// colours on a terminal unless NO_COLOR is set (no-color.org) or TERM is
+  /// dumb.
   func printer(columns: Int?) -> Printer {
-    Printer(width: min(80, max(20, columns ?? 80)))
+    let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
+    let dumb = getenv("TERM").map { String(cString: $0) == "dumb" } ?? true
+    return Printer(width: min(80, max(20, columns ?? 80)), colors: columns != nil && !noColor && !dumb)
   }
 
   private func terminalColumns() -> Int? {

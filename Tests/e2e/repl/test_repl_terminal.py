@@ -215,3 +215,15 @@ def test_tab_completes_globals_and_fields(spawn):
     assert ask(child, '("%d!", 7)') == "7!"
     child.send("\t")  # nothing before the cursor: nothing inserted
     assert ask(child, "1") == "1"
+
+
+def test_colours_on_a_terminal_unless_no_color(spawn):
+    child = spawn()
+    child.sendline("{'s', 1}")
+    child.expect_exact(PROMPT)
+    assert '{ \x1b[32m"s"\x1b[0m, \x1b[33m1\x1b[0m }' in child.before
+    child = spawn(NO_COLOR="1")
+    child.sendline("{'s', 1}")
+    child.expect_exact(PROMPT)
+    assert '{ "s", 1 }' in child.before
+    assert "\x1b[3" not in child.before
