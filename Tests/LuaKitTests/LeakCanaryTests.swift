@@ -2,7 +2,7 @@ import CLua
 import LuaKit
 import XCTest
 
-/// Leaks on purpose, to show that LeakSanitizer (with lsan.supp, which hides
+/// Leaks on purpose, to show that LeakSanitizer (with Tests/lsan.supp, which hides
 /// XCTest's own never-freed objects) still reports leaks from test code and
 /// Lua. Skipped unless KCSH_LSAN_CANARY=1; then the ASan run must fail.
 final class LeakCanaryTests: XCTestCase {
