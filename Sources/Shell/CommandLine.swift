@@ -174,9 +174,9 @@ struct LongOption: Sendable {
     LongOption("help", "show this help and exit"),
     LongOption("version", "show kcsh's and Lua's versions and exit"),
     LongOption("sandbox", "run against a local Keycard sandbox (kcsh-sandbox), stopped on exit"),
-    LongOption("profile", value: "name", "use the named credentials profile", available: false),
+    LongOption("profile", value: "name", "use the named credentials profile"),
     LongOption("dry-run", "show the changes a script would make, make none", available: false),
-    LongOption("trace", "log every API request on stderr", available: false),
+    LongOption("trace", "log every API request on stderr"),
     LongOption("json", "print results as JSON", available: false),
   ]
 

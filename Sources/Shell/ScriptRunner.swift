@@ -105,6 +105,7 @@ final class ScriptRunner {
     if opened != LUA_OK { return report(opened) == LUA_OK ? 0 : 1 }
     createArgTable(script: args.script)
     StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
+    KCModule.install(state, options: .init(profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname))
     useGenerationalGC()
     if !args.ignoreEnvironment && handleLuaInit() != LUA_OK { return 1 }
     if try !runArguments(args.actions) { return 1 }

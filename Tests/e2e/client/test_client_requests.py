@@ -1,0 +1,219 @@
+"""kc.request against a real sandbox: decoding, errors as values, retries."""
+import json
+import threading
+import time
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from clientlib import kcsh, clean_env
+
+
+def run(sandbox, code, *args, **env):
+    r = kcsh(*args, "-e", code, env=sandbox.env(**env))
+    return r
+
+
+def test_request_decodes_and_reports(sandbox):
+    r = run(sandbox, """
+        local page, meta = kc.request{path = "/organizations", query = {limit = 2}}
+        assert(#page.items == 2 and page.page_info.has_next_page == true)
+        assert(math.type(meta.status) == "integer" and meta.status == 200 and meta.attempts == 1)
+        assert(#meta.request_id == 36)
+        local org = kc.request{path = "/organizations/acme"}
+        print(org.label, kc.json.encode(kc.json.decode(kc.json.encode(page.items))):sub(1, 1))
+        -- a body from a table, and the answer to it
+        local made = kc.request{method = "POST", path = "/organizations", body = {name = "Made By Lua"}}
+        print(made.name, #made.id)
+        local upd = kc.request{method = "PATCH", path = "/organizations/" .. made.id, body = {name = "Renamed"}}
+        print(upd.name)
+        -- repeated query parameters
+        local users = kc.request{path = "/organizations/acme/users", query = {limit = 1, expand = {"permissions"}}}
+        print(type(users.items[1].permissions))
+    """)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["acme\t[", "Made By Lua\t26", "Renamed", "table"]
+
+
+def test_api_error_is_a_structured_value(sandbox):
+    r = run(sandbox, """
+        local ok, e = pcall(kc.request, {path = "/organizations/no-such-org"})
+        assert(not ok)
+        print(e.kind, e.status, e.code, e.method, e.path, e.attempts, #e.request_id, type(e.message))
+        print(tostring(e))
+        -- uncaught: kcsh reports it on one line (its __tostring) and exits 1
+        kc.request{method = "POST", path = "/organizations", body = {name = 5}}
+    """)
+    assert r.returncode == 1
+    out = r.stdout.splitlines()
+    assert out[0] == "api\t404\tnot_found\tGET\t/organizations/no-such-org\t1\t36\tstring"
+    assert out[1].startswith("404 not_found: ") and "(GET /organizations/no-such-org, request " in out[1]
+    assert out[1].endswith(", 1 attempt)")
+    assert "400" in r.stderr or "422" in r.stderr, r.stderr
+    assert "POST /organizations" in r.stderr
+
+
+def test_transport_error_kind(sandbox):
+    r = kcsh("-e", """
+        local ok, e = pcall(kc.request, {path = "/organizations", retries = 1})
+        print(e.kind, e.status, e.attempts, e.message:match("^connect:") ~= nil)
+    """, env=clean_env(KEYCARD_API_BASE_URL="http://127.0.0.1:1", KEYCARD_API_API_KEY="k-refused-1234",
+                       XDG_CONFIG_HOME="/nonexistent"))
+    assert r.stdout.strip() == "transport\tnil\t2\ttrue", r.stderr
+    assert "k-refused-1234" not in r.stdout + r.stderr
+
+
+def test_argument_errors(sandbox):
+    r = run(sandbox, """
+        for _, t in ipairs{{path = "/x", methd = "GET"}, {path = "nope"}, {path = "/x", retries = -1},
+                           {path = "/x", body = {1, x = 2}}, {path = "/x", body = {v = 0/0}}} do
+          local ok, e = pcall(kc.request, t)
+          print(e)
+        end
+        print(pcall(kc.request, "x"))
+    """)
+    lines = r.stdout.splitlines()
+    assert "unknown field 'methd' (did you mean 'method'?)" in lines[0]
+    assert "'path' must be a string starting with '/'" in lines[1]
+    assert "'retries' must be a non-negative integer" in lines[2]
+    assert "both array items and named fields" in lines[3]
+    assert "NaN" in lines[4]
+    assert "bad argument #1 to 'request' (table expected, got string)" in lines[5]
+
+
+@pytest.mark.parametrize("code", [429, 503, 500, 408, 409])
+def test_retried_statuses_keep_one_request_id(start_sandbox, code):
+    sb = start_sandbox()
+    sb.faults(f"{code}=1")
+    sb.clear_requests()
+    r = run(sb, """
+        local ok, e = pcall(kc.request, {path = "/organizations", retries = 1})
+        print(e.status, e.attempts, e.request_id)
+    """)
+    status, attempts, rid = r.stdout.split()
+    assert (int(status), int(attempts)) == (code, 2), r.stderr
+    log = sb.requests()
+    assert [e["status"] for e in log] == [code, code]
+    assert {e["request_id"] for e in log} == {rid}
+
+
+def test_default_and_global_retries(start_sandbox):
+    sb = start_sandbox()
+    sb.faults("503=1")
+    code = "local ok, e = pcall(kc.request, {path = '/organizations'}); print(e.attempts)"
+    start = time.monotonic()
+    assert run(sb, code).stdout.strip() == "3"  # 2 retries by default
+    assert time.monotonic() - start >= 2.0      # Retry-After: 1, twice
+    assert run(sb, code, KCSH_MAX_RETRIES="0").stdout.strip() == "1"
+    assert run(sb, "local ok, e = pcall(kc.request, {path = '/organizations', retries = 0}); print(e.attempts)").stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 422])
+def test_no_retry_after_other_4xx(start_sandbox, code):
+    sb = start_sandbox()
+    sb.faults(f"{code}=1")
+    sb.clear_requests()
+    r = run(sb, "local ok, e = pcall(kc.request, {path = '/organizations', retries = 5}); print(e.status, e.attempts)")
+    assert r.stdout.split() == [str(code), "1"]
+    assert len(sb.requests()) == 1
+
+
+def test_faults_mix_is_absorbed(start_sandbox):
+    sb = start_sandbox("--demo", "--faults", "429=0.1,503=0.1,reset=0.1,latency=5ms", "--seed", "42")
+    r = run(sb, """
+        local n, attempts = 0, 0
+        for i = 1, 40 do
+          local page, meta = kc.request{path = "/organizations", query = {limit = 1}, retries = 6}
+          n = n + #page.items
+          attempts = attempts + meta.attempts
+        end
+        print(n, attempts > 40)
+    """, KCSH_TIMEOUT_MS="10000")
+    assert r.stdout.split() == ["40", "true"], r.stderr
+
+
+class Scripted(BaseHTTPRequestHandler):
+    """Answers from a list of (status, headers); records arrival times."""
+    script = []
+    seen = []
+
+    def do_GET(self):
+        Scripted.seen.append((time.monotonic(), self.headers.get("X-Client-Request-ID"),
+                              self.headers.get("User-Agent")))
+        status, headers = Scripted.script.pop(0) if Scripted.script else (200, {})
+        body = b'{"ok":true}' if status == 200 else b'{"message":"scripted","code":"scripted","status":%d}' % status
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture
+def scripted():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Scripted)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    Scripted.seen = []
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def scripted_run(server, script, code="local r, m = kc.request{path = '/x'}; print(m.attempts)", retries=None):
+    Scripted.script = list(script)
+    Scripted.seen = []
+    env = clean_env(KEYCARD_API_BASE_URL=f"http://127.0.0.1:{server.server_port}",
+                    KEYCARD_API_API_KEY="scripted-key-1", XDG_CONFIG_HOME="/nonexistent")
+    if retries is not None:
+        env["KCSH_MAX_RETRIES"] = str(retries)
+    return kcsh("-e", code, env=env)
+
+
+def gaps():
+    times = [t for t, _, _ in Scripted.seen]
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def test_retry_after_ms_and_seconds(scripted):
+    r = scripted_run(scripted, [(503, {"retry-after-ms": "300"}), (429, {"Retry-After": "1"})])
+    assert r.stdout.strip() == "3", r.stderr
+    g = gaps()
+    assert 0.28 <= g[0] < 0.6 and 0.95 <= g[1] < 1.4, g
+    assert len({rid for _, rid, _ in Scripted.seen}) == 1
+    assert all(ua.startswith("kcsh/") for _, _, ua in Scripted.seen)
+
+
+def test_retry_after_http_date(scripted):
+    when = formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1-2 s away
+    r = scripted_run(scripted, [(503, {"Retry-After": when})])
+    assert r.stdout.strip() == "2", r.stderr
+    assert 0.9 <= gaps()[0] < 2.6, gaps()
+
+
+def test_retry_after_out_of_range_falls_back_to_backoff(scripted):
+    r = scripted_run(scripted, [(503, {"Retry-After": "3600"})])
+    assert r.stdout.strip() == "2"
+    assert 0.3 <= gaps()[0] < 0.7, gaps()  # 0.5 s less 0-25% jitter
+
+
+def test_x_should_retry(scripted):
+    # The server forbids a retry of a 503, and asks for one of a 400.
+    code = "local ok, e = pcall(kc.request, {path = '/x'}); print(ok and 'ok' or e.status)"
+    r = scripted_run(scripted, [(503, {"x-should-retry": "false"})], code)
+    assert r.stdout.strip() == "503" and len(Scripted.seen) == 1
+    r = scripted_run(scripted, [(400, {"x-should-retry": "true", "retry-after-ms": "10"})])
+    assert r.stdout.strip() == "2" and len(Scripted.seen) == 2
+
+
+def test_backoff_doubles(scripted):
+    r = scripted_run(scripted, [(500, {}), (500, {}), (500, {})], retries=3)
+    assert r.stdout.strip() == "4", r.stderr
+    g = gaps()
+    assert 0.37 <= g[0] < 0.7 and 0.75 <= g[1] < 1.3 and 1.5 <= g[2] < 2.4, g
