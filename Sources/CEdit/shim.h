@@ -44,12 +44,17 @@ static inline void *kcsh_el_clientdata(EditLine *el) {
   el_get(el, EL_CLIENTDATA, &data);
   return data;
 }
-/* Adds a named editor command and binds `key` (as bind(1) spells it: "^C",
- * "^I") to it. */
-static inline int kcsh_el_bind_function(EditLine *el, const char *name, const char *help,
-                                        kcsh_el_command_fn f, const char *key) {
-  if (el_set(el, EL_ADDFN, name, help, f) != 0) return -1;
-  return el_set(el, EL_BIND, key, name, NULL);
+/* The editor commands kcsh adds, bound to their keys. Wide literals: libedit
+ * keeps the name and help pointers as given (its narrow EL_ADDFN copies them
+ * and never frees the copies). */
+static inline int kcsh_el_bind_interrupt(EditLine *el, kcsh_el_command_fn f) {
+  if (el_wset(el, EL_ADDFN, L"kcsh-interrupt", L"Abandon the input", f) != 0) return -1;
+  return el_wset(el, EL_BIND, L"^C", L"kcsh-interrupt", NULL);
+}
+static inline int kcsh_el_bind_complete(EditLine *el, kcsh_el_command_fn f) {
+  if (el_wset(el, EL_ADDFN, L"kcsh-complete", L"Complete the name before the cursor", f) != 0)
+    return -1;
+  return el_wset(el, EL_BIND, L"^I", L"kcsh-complete", NULL);
 }
 
 static inline int kcsh_history_setsize(History *h, int n) {

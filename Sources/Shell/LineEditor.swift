@@ -102,8 +102,8 @@ final class LineEditor: LineSource {
     kcsh_el_set_history(el, history)
     kcsh_el_set_prompt(el, promptCallback)
     kcsh_el_set_getc(el, readCallback)
-    kcsh_el_bind_function(el, "kcsh-interrupt", "Abandon the input", interruptCallback, "^C")
-    kcsh_el_bind_function(el, "kcsh-complete", "Complete the name before the cursor", completeCallback, "^I")
+    kcsh_el_bind_interrupt(el, interruptCallback)
+    kcsh_el_bind_complete(el, completeCallback)
     el_source(el, nil)  // ~/.editrc last, so users can rebind
   }
 
