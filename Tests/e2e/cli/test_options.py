@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import SCRIPTS, clean_env, run
+from cli_helpers import SCRIPTS, clean_env, run
 
 pytestmark = pytest.mark.asan
 

@@ -2,7 +2,7 @@
 both, compared on stdout, stderr and exit status (see conftest.py)."""
 import pytest
 
-from conftest import SCRIPTS, assert_same, clean_env
+from cli_helpers import SCRIPTS, assert_same, clean_env
 
 pytestmark = pytest.mark.asan
 
@@ -140,7 +140,7 @@ def _interrupted(binary):
     import signal
     import subprocess
     import time
-    from conftest import PROG
+    from cli_helpers import PROG
     p = subprocess.Popen([PROG, "loop.lua"], executable=binary, cwd=SCRIPTS, env=clean_env(),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"looping\n"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import HERE, SCRIPTS, clean_env
+from cli_helpers import HERE, SCRIPTS, clean_env
 
 pytestmark = pytest.mark.asan
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import clean_env
+from cli_helpers import clean_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 CANDIDATES = [os.environ.get("KCSH_SANDBOX_BIN", ""),
