@@ -227,3 +227,17 @@ def test_colours_on_a_terminal_unless_no_color(spawn):
     child.expect_exact(PROMPT)
     assert '{ "s", 1 }' in child.before
     assert "\x1b[3" not in child.before
+
+
+def test_long_history_is_compacted_at_start(spawn, tmp_path):
+    path = history_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text("_HiStOrY_V2_\n" + "".join(f"n\\040=\\040{i}\n" for i in range(2500)))
+    path.chmod(0o644)
+    child = spawn()
+    entries = path.read_text().splitlines()
+    assert entries[0] == "_HiStOrY_V2_"
+    assert entries[1:] == [f"n\\040=\\040{i}" for i in range(1500, 2500)]  # the last 1000
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    child.send("\x1b[A")
+    child.expect_exact("n = 2499")
