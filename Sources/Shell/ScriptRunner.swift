@@ -280,7 +280,7 @@ final class ScriptRunner {
   /// is no script).
   func createArgTable(script: Int) {
     let script = script == argv.count ? 0 : script
-    let narg = argv.count - (script + 1)
+    let narg = max(0, argv.count - (script + 1))  // argv may even be empty
     lua_createtable(L, Int32(clamping: narg), Int32(clamping: script + 1))
     for (i, arg) in argv.enumerated() {
       lua_pushstring(L, arg)
