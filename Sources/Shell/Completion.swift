@@ -11,9 +11,7 @@ struct Completer {
   func complete(_ before: String) -> Completions {
     let bytes = Array(before.utf8)
     var start = bytes.count
-    while start > 0, isNameByte(bytes[start - 1]) || bytes[start - 1] == dot || bytes[start - 1] == colon {
-      start -= 1
-    }
+    while start > 0, isChainByte(bytes[start - 1]) { start -= 1 }
     let chain = bytes[start...]
     var path: [String] = []
     var word = String(decoding: chain, as: UTF8.self)
@@ -102,6 +100,8 @@ private let colon = UInt8(ascii: ":")
 private func isNameByte(_ b: UInt8) -> Bool {
   b == UInt8(ascii: "_") || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a) || (b >= 0x30 && b <= 0x39)
 }
+
+private func isChainByte(_ b: UInt8) -> Bool { isNameByte(b) || b == dot || b == colon }
 
 private func isName(_ s: String) -> Bool {
   guard let f = s.utf8.first, !(f >= 0x30 && f <= 0x39) else { return false }

@@ -32,8 +32,11 @@ public struct Printer: Sendable {
   /// The text of the value at `index`. A string at the top is given as it
   /// is (as `print` would) unless `quoteStrings`; other values as above.
   /// Throws what a `__tostring` metamethod raises.
-  public func render(_ state: LuaState, at index: Int32, quoteStrings: Bool = false) throws(LuaError) -> String {
-    String(decoding: try renderBytes(state, from: index, to: index, quoteStrings: quoteStrings), as: UTF8.self)
+  public func render(
+    _ state: LuaState, at index: Int32, quoteStrings: Bool = false
+  ) throws(LuaError) -> String {
+    let bytes = try renderBytes(state, from: index, to: index, quoteStrings: quoteStrings)
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// The values at `first...last` (a REPL's results): each as `render`
@@ -97,7 +100,8 @@ private struct Builder {
     let index = state.absolute(index)
     switch state.type(at: index) {
     case .none, .nil: return .atom(paint(Array("nil".utf8), "35"))
-    case .boolean: return .atom(paint(Array((state.boolean(at: index) ? "true" : "false").utf8), "33"))
+    case .boolean:
+      return .atom(paint(Array((state.boolean(at: index) ? "true" : "false").utf8), "33"))
     case .number: return .atom(paint(numberText(at: index), "33"))
     case .string:
       let bytes = state.bytes(at: index) ?? []
@@ -331,7 +335,9 @@ private struct Layout {
     return appendFlat(node, into: &out, used: &used, budget: budget) ? out : nil
   }
 
-  private func appendFlat(_ node: Node, into out: inout [UInt8], used: inout Int, budget: Int) -> Bool {
+  private func appendFlat(
+    _ node: Node, into out: inout [UInt8], used: inout Int, budget: Int
+  ) -> Bool {
     func put(_ bytes: [UInt8]) -> Bool {
       out += bytes
       used += columns(bytes)
@@ -393,7 +399,8 @@ private struct Layout {
       if case .reference = item { text = flat(item, budget: Int.max) }
       if !first { out.append(UInt8(ascii: ",")) }
       first = false
-      if let text, !lineStart, lineColumn + 3 + columns(text) <= printer.width {  // ", x" and a comma
+      // ", x" and the comma after it must fit
+      if let text, !lineStart, lineColumn + 3 + columns(text) <= printer.width {
         // Pack short list items side by side.
         out.append(UInt8(ascii: " "))
         out += text

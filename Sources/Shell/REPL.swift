@@ -68,7 +68,9 @@ public struct REPL {
     var code = line
     if line.first == UInt8(ascii: "=") {
       code = Array("return ".utf8) + line.dropFirst()  // `=expr`, as lua 5.4 (and Neovim) accept
-    } else if (try? state.load(Array("return ".utf8) + line + [UInt8(ascii: ";")], name: "=stdin")) != nil {
+    } else if (try? state.load(Array("return ".utf8) + line + [UInt8(ascii: ";")], name: "=stdin"))
+      != nil
+    {
       if !line.isEmpty { source.remember(line) }
       return .loaded
     }
@@ -109,7 +111,8 @@ public struct REPL {
       try state.call(nargs: 0, nresults: LUA_MULTRET)
       if state.top > base {
         // __tostring runs Lua code, so printing stays interruptible too.
-        var out = try printer(columns: terminalColumns()).renderBytes(state, from: base + 1, to: state.top)
+        let printer = printer(columns: terminalColumns())
+        var out = try printer.renderBytes(state, from: base + 1, to: state.top)
         out.append(UInt8(ascii: "\n"))
         fwrite(out, 1, out.count, kcsh_stdout())
       }
@@ -125,12 +128,15 @@ public struct REPL {
   func printer(columns: Int?) -> Printer {
     let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
     let dumb = getenv("TERM").map { String(cString: $0) == "dumb" } ?? true
-    return Printer(width: min(80, max(20, columns ?? 80)), colors: columns != nil && !noColor && !dumb)
+    let colors = columns != nil && !noColor && !dumb
+    return Printer(width: min(80, max(20, columns ?? 80)), colors: colors)
   }
 
   private func terminalColumns() -> Int? {
     var size = winsize()
-    guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+    guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else {
+      return nil
+    }
     return Int(size.ws_col)
   }
 
@@ -139,7 +145,9 @@ public struct REPL {
   func prompt(first: Bool) -> String {
     let top = state.top
     defer { state.top = top }
-    if state.getGlobal(first ? "_PROMPT" : "_PROMPT2") != .nil, let text = try? state.toString(at: -1) {
+    if state.getGlobal(first ? "_PROMPT" : "_PROMPT2") != .nil,
+      let text = try? state.toString(at: -1)
+    {
       return text
     }
     return first ? "> " : ">> "
