@@ -199,3 +199,27 @@ def test_sandbox_after_the_script_name_is_an_argument(sandbox_dir):
     assert p.returncode == 0
     assert b"1\t--sandbox\n" in p.stdout
     assert not (state / "pid").exists()
+
+
+def test_repl_ctrl_c_spares_the_sandbox(sandbox_dir):
+    """On a terminal, Ctrl-C at the REPL's prompt reaches kcsh only; the
+    sandbox goes when the REPL ends."""
+    pexpect = pytest.importorskip("pexpect")
+    bin_dir, state = sandbox_dir
+    env = clean_env(FAKE_SANDBOX_STATE=str(state), TERM="dumb", HOME=str(state),
+                    XDG_STATE_HOME=str(state / "xdg"))
+    child = pexpect.spawn(str(bin_dir / "kcsh"), ["--sandbox"], env=env, cwd=str(SCRIPTS), timeout=20)
+    child.expect_exact("local Keycard sandbox at http://127.0.0.1:4567")
+    child.expect_exact("> ")
+    pid = child_pid(state)
+    child.sendintr()
+    child.expect_exact("> ")
+    child.sendline("print(os.getenv('KEYCARD_API_API_KEY'))")
+    child.expect_exact("sk_test_fake")
+    assert alive(pid)
+    child.expect_exact("> ")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert_stopped_cleanly(state)
