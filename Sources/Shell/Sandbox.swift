@@ -202,9 +202,10 @@ enum Sandbox {
     }
 
     /// The failure, with what the child said on stderr (it has been
-    /// stopped, so its stderr ends).
+    /// stopped; a process it left behind may hold stderr, so wait 1 s at most).
     mutating func failure(_ message: String) -> Failure {
-      while readSome(stderr, into: &errors) {}
+      var poller = pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)
+      while poll(&poller, 1, 1000) > 0 && readSome(stderr, into: &errors) {}
       close(stdout)
       close(stderr)
       var text = String(decoding: errors, as: UTF8.self)

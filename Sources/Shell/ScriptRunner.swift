@@ -102,7 +102,10 @@ final class ScriptRunner {
       lua_setfield(L, kcsh_registryindex(), "LUA_NOENV")
     }
     let opened = kcsh_popenlibs(L)
-    if opened != LUA_OK { return report(opened) == LUA_OK ? 0 : 1 }
+    if opened != LUA_OK {
+      _ = report(opened)
+      return 1
+    }
     createArgTable(script: args.script)
     StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
     KCModule.install(state, options: .init(profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname))
