@@ -61,16 +61,13 @@ enum CLIUsage {
       """
     text += luaOptions
     text += "kcsh's own options (before the script name):\n"
-    var reserved: [String] = []
-    for option in LongOption.all {
-      guard option.available else {
-        reserved.append("--" + option.name)
-        continue
-      }
-      var head = "--" + option.name
-      if let value = option.value { head += " " + value }
-      text += "  " + head.padding(12) + option.help + "\n"
+    let available = LongOption.all.filter(\.available)
+    let heads = available.map { "--" + $0.name + ($0.value.map { " " + $0 } ?? "") }
+    let width = (heads.map(\.count).max() ?? 0) + 2
+    for (head, option) in zip(heads, available) {
+      text += "  " + head.padding(width) + option.help + "\n"
     }
+    let reserved = LongOption.all.filter { !$0.available }.map { "--" + $0.name }
     if !reserved.isEmpty {
       text += "Reserved, not yet available: " + reserved.joined(separator: ", ") + "\n"
     }
@@ -78,8 +75,8 @@ enum CLIUsage {
       Environment (all ignored with -E):
         LUA_INIT_5_4, LUA_INIT   code, or @file, run before the script
         LUA_PATH_5_4, LUA_PATH, LUA_CPATH_5_4, LUA_CPATH   module search paths
-        KCSH_PATH                kcsh's module directory (default: share/kcsh/stdlib
-                                 next to the binary's directory), appended to package.path
+        KCSH_PATH                directory of kcsh's modules, appended to package.path
+                                 (default: <prefix>/share/kcsh/stdlib for <prefix>/bin/kcsh)
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
       lua5.4 does); 2 a bad kcsh option.
 
