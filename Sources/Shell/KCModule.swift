@@ -106,15 +106,19 @@ final class KCContext {
     s.rawSet(kc, field: "null")
     s.rawSet(kc, field: "json")
 
-    s.push(function: { [unowned self] s in try self.request(s) })
+    // The closures own the context: the metatable function that held it
+    // is collected once kc is filled.
+    s.push(function: { [self] s in try request(s) })
     s.rawSet(kc, field: "_request")
-    s.push(function: { [unowned self] s in
+    s.push(function: { [self] s in try requestAsync(s) })
+    s.rawSet(kc, field: "_request_async")
+    s.push(function: { [self] s in
       self.tracing = s.boolean(at: 1)
       self.client?.tracing = self.tracing
       return .results(0)
     })
     s.rawSet(kc, field: "trace")
-    s.push(function: { [unowned self] s in try self.configTable(s) })
+    s.push(function: { [self] s in try configTable(s) })
     s.rawSet(kc, field: "config")
 
     // The rest is Lua: the error values and the wrappers that raise them.
@@ -168,13 +172,38 @@ final class KCContext {
       end
       return kc.request{method = "POST", path = "/organizations/" .. org .. "/token"}
     end
+    local raw_async = kc._request_async
+    kc._request_async = nil
+    --- kc.request_async{...}: like kc.request, but answers at once with a
+    --- handle; handle:wait() returns (or raises) what kc.request would.
+    local Pending = {__name = "kc.pending"}
+    Pending.__index = Pending
+    function Pending:wait()
+      local join = self._join
+      if join then
+        self._join = nil
+        self._ok, self._value, self._meta = join()
+      end
+      if self._ok then return self._value, self._meta end
+      if self._ok == nil then error("kc.request_async: the request was cancelled", 2) end
+      if type(self._value) == "table" then error(setmetatable(self._value, Error), 2) end
+      error(self._value, 2)
+    end
+    --- Lets go of the answer: the transfer finishes on its own, unread.
+    function Pending:cancel() self._join = nil end
+    function kc.request_async(t)
+      if type(t) ~= "table" then
+        error("bad argument #1 to 'request_async' (table expected, got " .. type(t) .. ")", 2)
+      end
+      return setmetatable({_join = raw_async(t)}, Pending)
+    end
     """
 
   static let requestFields: Set<String> = ["method", "path", "query", "body", "retries", "token", "auth", "headers"]
 
-  /// The raw request: (true, value, meta) or (false, error table); argument
-  /// errors are raised.
-  func request(_ s: LuaState) throws -> LuaResult {
+  /// Reads kc.request's table argument into a call; argument errors are
+  /// raised.
+  func parseCall(_ s: LuaState) throws -> APICall {
     let L = s.L
     try s.checkTable(1)
     // Unknown fields are mistakes; say which, and what was meant.
@@ -242,14 +271,49 @@ final class KCContext {
       s.pop()
     }
 
-    let call = APICall(
+    return APICall(
       method: method, path: path, query: query, body: body, retries: retries, token: token,
       authenticated: authenticated)
-    let response: APIResponse
+  }
+
+  /// The raw request: (true, value, meta) or (false, error table); argument
+  /// errors are raised.
+  func request(_ s: LuaState) throws -> LuaResult {
+    let call = try parseCall(s)
+    let outcome: Result<APIResponse, KeycardError>
     do {
-      let client = try getClient()
-      response = try client.send(call)
+      outcome = .success(try getClient().send(call))
     } catch let e as KeycardError {
+      outcome = .failure(e)
+    }
+    return pushOutcome(s, call, outcome)
+  }
+
+  /// kc._request_async{...}: the request runs on a thread of its own (so a
+  /// page travels while Lua works on the previous one); answers a function
+  /// that waits for it and returns what request() would.
+  func requestAsync(_ s: LuaState) throws -> LuaResult {
+    let call = try parseCall(s)
+    let client = try getClient()
+    let pending = try PendingCall {
+      do throws(KeycardError) {
+        return .success(try client.send(call))
+      } catch {
+        return .failure(error)
+      }
+    }
+    s.push(function: { [self] s in pushOutcome(s, call, pending.wait()) })
+    return .results(1)
+  }
+
+  /// Pushes request()'s answer for `outcome`.
+  func pushOutcome(_ s: LuaState, _ call: APICall, _ outcome: Result<APIResponse, KeycardError>) -> LuaResult {
+    let L = s.L
+    let response: APIResponse
+    switch outcome {
+    case .success(let r):
+      response = r
+    case .failure(let e):
       s.push(false)
       pushError(s, e)
       return .results(2)
@@ -387,4 +451,43 @@ private func distance(_ a: String, _ b: String) -> Int {
     }
   }
   return row[b.count]
+}
+
+/// A request on a thread of its own (kc.request_async); wait() joins it.
+final class PendingCall: @unchecked Sendable {
+  private var thread: pthread_t?
+  /// Written by the thread before it ends, read after pthread_join.
+  private var result: Result<APIResponse, KeycardError>?
+  private let work: @Sendable () -> Result<APIResponse, KeycardError>
+
+  init(_ work: @escaping @Sendable () -> Result<APIResponse, KeycardError>) throws {
+    self.work = work
+    let box = Unmanaged.passRetained(self).toOpaque()
+    var tid = pthread_t()
+    let rc = pthread_create(
+      &tid, nil,
+      { arg in
+        let me = Unmanaged<PendingCall>.fromOpaque(arg!).takeRetainedValue()
+        me.result = me.work()
+        return nil
+      }, box)
+    guard rc == 0 else {
+      Unmanaged<PendingCall>.fromOpaque(box).release()
+      throw LuaError("kc.request_async: cannot start a thread")
+    }
+    thread = tid
+  }
+
+  func wait() -> Result<APIResponse, KeycardError> {
+    if let t = thread {
+      pthread_join(t, nil)
+      thread = nil
+    }
+    return result ?? .failure(KeycardError(kind: .transport, message: "the request ended without an answer"))
+  }
+
+  /// Never waited for: the thread ends alone (this may run on it).
+  deinit {
+    if let t = thread { pthread_detach(t) }
+  }
 }

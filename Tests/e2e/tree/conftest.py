@@ -1,74 +1,8 @@
-"""Fixtures of the resource-tree tests: sandboxes (the helpers of
-Tests/e2e/sandbox start them) and a runner for kcsh scripts against one."""
-import os
-import pathlib
-import subprocess
-import sys
-
+"""Fixtures of the resource-tree tests: sandboxes with demo data and with a
+big organization (helpers are in treelib.py)."""
 import pytest
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "sandbox"))
-
-from sandboxlib import BIN_DIR, ROOT, Sandbox  # noqa: E402
-
-KCSH = BIN_DIR / "kcsh"
-
-# Users in the --scale organization of the paging tests: thousands, so page
-# size 1 still makes a few thousand requests.
-SCALE_USERS = 2500
-
-
-# Until KCModule installs the tree itself.
-PRELUDE = 'collectgarbage("stop"); if kc.organizations == nil then require("kc").install(kc) end'
-
-
-class Run:
-    """The outcome of one kcsh run."""
-
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.out = proc.stdout
-        self.err = proc.stderr
-        self.lines = proc.stdout.splitlines()
-
-
-def kcsh(script, sandbox=None, args=(), env=None, timeout=120):
-    """Runs `script` (Lua source) with kcsh against `sandbox`."""
-    assert KCSH.exists(), f"{KCSH} is not built"
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("KEYCARD_API_") or k in ("KCSH_PROFILE", "LUA_INIT", "LUA_INIT_5_4"):
-            del e[k]
-    e["XDG_CONFIG_HOME"] = str(HERE / "no-config")
-    if sandbox is not None:
-        e["KEYCARD_API_BASE_URL"] = sandbox.base
-        e["KEYCARD_API_API_KEY"] = sandbox.key
-    e.update(env or {})
-    proc = subprocess.run(
-        [str(KCSH), "-e", PRELUDE, *args, "-"], input=script, capture_output=True, text=True, timeout=timeout, env=e,
-        cwd=ROOT)
-    return Run(proc)
-
-
-def ok(script, sandbox=None, **kw):
-    """Runs `script` and asserts it succeeded; returns its stdout lines."""
-    r = kcsh(script, sandbox, **kw)
-    assert r.rc == 0, f"kcsh failed ({r.rc}):\n{r.err}\n--- stdout:\n{r.out}"
-    return r.lines
-
-
-def requests_seen(sandbox):
-    """The API requests the sandbox recorded (oldest first)."""
-    r = sandbox.http.get(sandbox.url("/_sandbox/requests"))
-    assert r.status_code == 200, r.text
-    body = r.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return items
-
-
-def clear_requests(sandbox):
-    assert sandbox.http.delete(sandbox.url("/_sandbox/requests")).status_code == 204
+from treelib import SCALE_USERS, Sandbox
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import KCSH, ROOT
+from treelib import KCSH, ROOT
 
 GENERATED = [
     ("scripts/gen-reference.lua", "docs/reference.md"),

@@ -1,0 +1,29 @@
+"""kc.request_async: the request runs on a thread of its own; the handle's
+wait() answers (or raises) as kc.request would, cancel() drops the answer."""
+from treelib import ok, requests_seen, clear_requests
+
+
+def test_request_async_wait_error_cancel(demo):
+    clear_requests(demo)
+    lines = ok('''
+      local a = kc.request_async{path = "/organizations/acme"}
+      local b = kc.request_async{path = "/organizations/no-such-org"}
+      local c = kc.request_async{path = "/organizations/globex"}
+      print(a:wait().label, a:wait().label)
+      local ok, err = pcall(b.wait, b)
+      print(ok, err.status, err.code, getmetatable(err) == kc.Error)
+      c:cancel()
+      print(pcall(c.wait, c))
+      print(pcall(kc.request_async, "x"))
+      collectgarbage()
+      print(kc.request{path = "/organizations/initech"}.label)
+    ''', demo)
+    assert lines[0] == "acme\tacme"
+    assert lines[1] == "false\t404\tnot_found\ttrue"
+    assert lines[2] == "false\tkc.request_async: the request was cancelled"
+    assert lines[3] == "false\tbad argument #1 to 'request_async' (table expected, got string)"
+    assert lines[4] == "initech"
+    paths = sorted(r["path"] for r in requests_seen(demo))
+    # the cancelled one was still sent (and its answer dropped)
+    assert paths == sorted(["/organizations/acme", "/organizations/no-such-org", "/organizations/globex",
+                            "/organizations/initech"])
