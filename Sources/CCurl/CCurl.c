@@ -131,11 +131,14 @@ long long kc_getdate(const char *s) {
 const char *kc_curl_version(void) { return api.version(); }
 
 /* SIGINT while waiting. curl_multi_wakeup writes to a socketpair, which is
- * async-signal-safe; so are the flag and calling the previous handler. */
+ * async-signal-safe; so are the flag and calling the previous handler.
+ * Arming is counted, so several threads may wait at once (kc.request_async):
+ * the handler goes in with the first and out with the last. */
 static volatile sig_atomic_t interrupted;
 static CURLM *volatile armed_multi;
 static struct sigaction previous;
 static int armed;
+static pthread_mutex_t arm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sigint(int sig) {
   interrupted = 1;
@@ -147,25 +150,29 @@ static void on_sigint(int sig) {
 }
 
 void kc_sigint_arm(CURLM *m) {
-  if (armed) return;
+  pthread_mutex_lock(&arm_lock);
   armed_multi = m;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &previous);
-  armed = 1;
+  if (armed++ == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &previous);
+  }
+  pthread_mutex_unlock(&arm_lock);
 }
 
 void kc_sigint_disarm(void) {
-  if (!armed) return;
-  struct sigaction current;
-  sigaction(SIGINT, NULL, &current);
-  /* The previous handler may have reset SIGINT itself (lua.c's laction sets
-   * SIG_DFL so a second Ctrl-C kills); keep what it chose. */
-  if (current.sa_handler == on_sigint) sigaction(SIGINT, &previous, NULL);
-  armed_multi = NULL;
-  armed = 0;
+  pthread_mutex_lock(&arm_lock);
+  if (armed > 0 && --armed == 0) {
+    struct sigaction current;
+    sigaction(SIGINT, NULL, &current);
+    /* The previous handler may have reset SIGINT itself (lua.c's laction sets
+     * SIG_DFL so a second Ctrl-C kills); keep what it chose. */
+    if (current.sa_handler == on_sigint) sigaction(SIGINT, &previous, NULL);
+    armed_multi = NULL;
+  }
+  pthread_mutex_unlock(&arm_lock);
 }
 
 int kc_sigint_pending(void) { return interrupted; }

@@ -43,6 +43,8 @@ public struct APIResponse: Sendable {
   public var headers: [(name: String, value: String)]
   public var attempts: Int
   public var requestID: String
+  /// The local port of the connection that carried the answer.
+  public var localPort: Int = 0
 }
 
 /// The Keycard API client: authentication, retries, errors and tracing over
@@ -143,7 +145,7 @@ public final class KeycardClient: @unchecked Sendable {
           trace(call.method, url, String(response.status), attempt, started)
           return APIResponse(
             status: response.status, body: response.body, headers: response.headers, attempts: attempt,
-            requestID: requestID)
+            requestID: requestID, localPort: response.localPort)
         }
         // A 401 with client credentials: the token may have been revoked or
         // expired early. Fetch a new one, once.

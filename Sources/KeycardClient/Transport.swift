@@ -40,6 +40,9 @@ public struct HTTPResponse: Sendable {
   public var body: [UInt8]
   /// "2" for HTTP/2, "1.1" for HTTP/1.1.
   public var httpVersion: String
+  /// The local port of the connection used: the same port on consecutive
+  /// requests means the connection was kept alive.
+  public var localPort: Int = 0
 
   public func header(_ name: String) -> String? {
     headers.last(where: { $0.name == name })?.value
@@ -275,7 +278,10 @@ public final class Transport: @unchecked Sendable {
       var version = 0
       _ = kc_easy_getinfo_long(h, CURLINFO_HTTP_VERSION, &version)
       let v = version == Int(CURL_HTTP_VERSION_2_0) ? "2" : version == Int(CURL_HTTP_VERSION_1_0) ? "1.0" : "1.1"
-      return .success(HTTPResponse(status: status, headers: t.headers, body: t.body, httpVersion: v))
+      var port = 0
+      _ = kc_easy_getinfo_long(h, CURLINFO_LOCAL_PORT, &port)
+      return .success(
+        HTTPResponse(status: status, headers: t.headers, body: t.body, httpVersion: v, localPort: port))
     }
     let detail = String(cString: t.errorBuffer.assumingMemoryBound(to: CChar.self))
     let text = detail.isEmpty ? String(cString: kc_easy_strerror(code)) : detail

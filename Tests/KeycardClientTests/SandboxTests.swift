@@ -28,12 +28,16 @@ final class SandboxTests: XCTestCase {
   func testGetAndKeepAlive() throws {
     let sb = try SandboxProcess(["--demo"])
     let client = try sb.client()
+    var ports: Set<Int> = []
     for _ in 0..<20 {
       let r = try client.send(call())
       XCTAssertEqual(r.status, 200)
       XCTAssertEqual(r.attempts, 1)
       XCTAssertTrue(String(decoding: r.body, as: UTF8.self).contains("\"items\""))
+      ports.insert(r.localPort)
     }
+    XCTAssertEqual(ports.count, 1, "one kept-alive connection")
+    XCTAssertNotEqual(ports.first, 0)
     let log = try sb.requests()
     XCTAssertEqual(log.count, 20)
     XCTAssertEqual(Set(log.compactMap(\.id)).count, 20)  // one ID per logical request
