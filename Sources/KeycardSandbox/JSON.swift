@@ -250,12 +250,20 @@ public struct JSONWriter {
 
   public mutating func key(_ k: String) {
     separate()
-    writeEscaped(k)
+    var k = k
+    k.withUTF8 { writeEscaped($0) }
     bytes.append(UInt8(ascii: ":"))
     needsComma = false
   }
 
-  public mutating func string(_ s: String) { separate(); writeEscaped(s); needsComma = true }
+  public mutating func string(_ s: String) {
+    separate()
+    var s = s
+    s.withUTF8 { writeEscaped($0) }
+    needsComma = true
+  }
+
+  public mutating func string(_ utf8: UnsafeBufferPointer<UInt8>) { separate(); writeEscaped(utf8); needsComma = true }
   public mutating func bool(_ b: Bool) { separate(); bytes.append(contentsOf: b ? Self.trueBytes : Self.falseBytes); needsComma = true }
   public mutating func null() { separate(); bytes.append(contentsOf: Self.nullBytes); needsComma = true }
   public mutating func int(_ n: Int) { separate(); bytes.append(contentsOf: String(n).utf8); needsComma = true }
@@ -268,6 +276,7 @@ public struct JSONWriter {
 
   /// Appends text that is already valid JSON (e.g. a stored JSON column).
   public mutating func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8); needsComma = true }
+  public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
 
   public mutating func field(_ k: String, _ v: String) { key(k); string(v) }
   public mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
@@ -296,9 +305,15 @@ public struct JSONWriter {
   private static let nullBytes = Array("null".utf8)
   private static let hex = Array("0123456789abcdef".utf8)
 
-  private mutating func writeEscaped(_ s: String) {
+  private mutating func writeEscaped(_ s: UnsafeBufferPointer<UInt8>) {
     bytes.append(UInt8(ascii: "\""))
-    for c in s.utf8 {
+    // Most text needs no escape: copy it in one go.
+    if !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+      bytes.append(contentsOf: s)
+      bytes.append(UInt8(ascii: "\""))
+      return
+    }
+    for c in s {
       switch c {
       case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(c)
       case UInt8(ascii: "\\"): bytes.append(0x5C); bytes.append(c)

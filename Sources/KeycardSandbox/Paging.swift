@@ -95,26 +95,36 @@ struct PageSource {
 }
 
 struct Page {
-  var rows: [Row]
+  /// Each item's row key and its JSON, in list order.
+  var items: [(seq: Int64, json: [UInt8])]
   var hasNext: Bool
   var hasPrev: Bool
 }
 
-func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest) throws -> Page {
+func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest, render: (inout JSONWriter, RawRow) -> Void) throws -> Page {
   let descending = req.before != nil && req.after == nil
   let low = req.after ?? -1
   let high = req.before ?? Int64.max
-  var rows: [Row] = []
+  var items: [(seq: Int64, json: [UInt8])] = []
+  items.reserveCapacity(req.limit + 1)
   for s in sources {
     let sql = "\(s.select) AND seq > ? AND seq < ? ORDER BY seq \(descending ? "DESC" : "ASC") LIMIT ?"
-    rows += try fetchRows(db, sql, StatementArguments(s.args + [low, high, req.limit + 1]))
+    var n = 0
+    try forEachRow(db, sql, StatementArguments(s.args + [low, high, req.limit + 1])) { row in
+      n += 1
+      // the extra row only tells that there is more: no need to render it
+      if n > req.limit { items.append((row.int64(0), [])); return }
+      var w = JSONWriter(capacity: 320)
+      render(&w, row)
+      items.append((row.int64(0), w.bytes))
+    }
   }
   if sources.count > 1 {
-    rows.sort { descending ? ($0[0] as Int64) > ($1[0] as Int64) : ($0[0] as Int64) < ($1[0] as Int64) }
+    items.sort { descending ? $0.seq > $1.seq : $0.seq < $1.seq }
   }
-  let extra = rows.count > req.limit
-  if extra { rows.removeLast(rows.count - req.limit) }
-  if descending { rows.reverse() }
+  let extra = items.count > req.limit
+  if extra { items.removeLast(items.count - req.limit) }
+  if descending { items.reverse() }
 
   func anyExists(_ cond: String, _ v: Int64) throws -> Bool {
     for s in sources where try exists(db, "\(s.select) AND seq \(cond) ?", StatementArguments(s.args + [v])) {
@@ -122,7 +132,7 @@ func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest) thro
     }
     return false
   }
-  var page = Page(rows: rows, hasNext: extra, hasPrev: false)
+  var page = Page(items: items, hasNext: extra, hasPrev: false)
   if descending {
     page.hasPrev = extra
     page.hasNext = try anyExists(">=", high)
@@ -133,15 +143,15 @@ func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest) thro
   return page
 }
 
-/// Writes `"page_info": {...}` for a page whose first and last keys are given.
+/// Writes `"page_info": {...}`.
 func writePageInfo(_ w: inout JSONWriter, _ page: Page, tag: String) {
   w.key("page_info")
   w.beginObject()
   w.field("has_next_page", page.hasNext)
   w.field("has_prev_page", page.hasPrev)
-  if let first = page.rows.first, let last = page.rows.last {
-    w.field("start_cursor", Cursor.encode(tag: tag, seq: first[0]))
-    w.field("end_cursor", Cursor.encode(tag: tag, seq: last[0]))
+  if let first = page.items.first, let last = page.items.last {
+    w.field("start_cursor", Cursor.encode(tag: tag, seq: first.seq))
+    w.field("end_cursor", Cursor.encode(tag: tag, seq: last.seq))
   }
   w.endObject()
 }

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// The sandbox's data: SQLite through GRDB. In memory by default (a DatabaseQueue);
 /// a file opens a DatabasePool in WAL mode so reads run beside the single writer.
@@ -108,4 +109,47 @@ func exec(_ db: Database, _ sql: String, _ args: StatementArguments = []) throws
 
 func exists(_ db: Database, _ sql: String, _ args: StatementArguments = []) throws -> Bool {
   try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(\(sql))"), arguments: args) ?? false
+}
+
+/// A row read straight from the SQLite statement: text columns go into the JSON
+/// writer without becoming Swift strings first (list pages are the hot path).
+struct RawRow {
+  let stmt: OpaquePointer
+
+  func int64(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
+  func bool(_ i: Int) -> Bool { sqlite3_column_int64(stmt, Int32(i)) != 0 }
+  func isNull(_ i: Int) -> Bool { sqlite3_column_type(stmt, Int32(i)) == SQLITE_NULL }
+
+  func string(_ i: Int) -> String {
+    guard let p = sqlite3_column_text(stmt, Int32(i)) else { return "" }
+    return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, Int32(i)))), as: UTF8.self)
+  }
+
+  /// Writes `"key": "text"`, or nothing when the column is NULL and `omitNull`.
+  func field(_ w: inout JSONWriter, _ key: String, _ i: Int, omitNull: Bool = false) {
+    if isNull(i) {
+      if !omitNull { w.key(key); w.null() }
+      return
+    }
+    w.key(key)
+    let p = sqlite3_column_text(stmt, Int32(i))
+    w.string(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, Int32(i)))))
+  }
+}
+
+/// Runs `sql` and renders each row; `body` sees the row only while it is current.
+func forEachRow(_ db: Database, _ sql: String, _ args: StatementArguments, _ body: (RawRow) throws -> Void) throws {
+  let stmt = try db.cachedStatement(sql: sql)
+  let cursor = try Row.fetchCursor(stmt, arguments: args)
+  let raw = RawRow(stmt: stmt.sqliteStatement)
+  while try cursor.next() != nil { try body(raw) }
+}
+
+/// The JSON of the single row `sql` selects, or nil.
+func renderOne(_ db: Database, _ sql: String, _ args: StatementArguments, _ render: (inout JSONWriter, RawRow) -> Void) throws -> [UInt8]? {
+  var out: [UInt8]?
+  try forEachRow(db, sql, args) { r in
+    if out == nil { out = entityBody { render(&$0, r) } }
+  }
+  return out
 }

@@ -30,15 +30,12 @@ func writePermissions(_ w: inout JSONWriter, _ resource: String, _ actions: [Str
 }
 
 /// {"items": [...], "page_info": {...}} for one page; `extra` adds fields after.
-func listBody(
-  _ page: Page, tag: String, listPermissions: String?,
-  render: (inout JSONWriter, Row) -> Void, extra: ((inout JSONWriter) -> Void)? = nil
-) -> [UInt8] {
-  var w = JSONWriter(capacity: 256 + page.rows.count * 300)
+func listBody(_ page: Page, tag: String, listPermissions: String?, extra: ((inout JSONWriter) -> Void)? = nil) -> [UInt8] {
+  var w = JSONWriter(capacity: 256 + page.items.reduce(0) { $0 + $1.json.count + 1 })
   w.beginObject()
   w.key("items")
   w.beginArray()
-  for r in page.rows { render(&w, r) }
+  for item in page.items { w.raw(item.json) }
   w.endArray()
   writePageInfo(&w, page, tag: tag)
   if let p = listPermissions { writePermissions(&w, p, ["list", "create"]) }

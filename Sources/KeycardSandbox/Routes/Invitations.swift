@@ -8,19 +8,19 @@ extension Sandbox {
   static let invitationTTL = 7 * 24 * 3600.0
   static let userSource = "https://sandbox.keycard.local"
 
-  static func renderInvitation(_ w: inout JSONWriter, _ r: Row, now: String, permissions: Bool) {
+  static func renderInvitation(_ w: inout JSONWriter, _ r: RawRow, now: String, permissions: Bool) {
     w.beginObject()
-    w.field("id", r[1] as String)
-    w.field("created_at", r[2] as String)
-    w.field("created_by", r[3] as String)
-    w.field("email", r[4] as String)
-    let expires: String = r[5]
+    r.field(&w, "id", 1)
+    r.field(&w, "created_at", 2)
+    r.field(&w, "created_by", 3)
+    r.field(&w, "email", 4)
+    let expires = r.string(5)
     w.field("expires_at", expires)
-    w.field("organization_id", r[6] as String)
-    w.field("role", r[7] as String)
-    let status: String = r[8]
+    r.field(&w, "organization_id", 6)
+    r.field(&w, "role", 7)
+    let status = r.string(8)
     w.field("status", status == "pending" && expires < now ? "expired" : status)
-    w.field("updated_at", r[9] as String)
+    r.field(&w, "updated_at", 9)
     if permissions { writePermissions(&w, "invitations", ["read", "delete"]) }
     w.endObject()
   }
@@ -33,10 +33,8 @@ extension Sandbox {
       let org = try findOrg(db, r.org, r.principal)
       // The paging condition names `seq`: qualify it through a subquery alias.
       let source = PageSource(select: "SELECT * FROM (\(Sandbox.invitationSelect) i.org = ?) WHERE 1", args: [org.seq])
-      let p = try fetchPage(db, [source], page)
-      return listBody(p, tag: "inv", listPermissions: perm ? "invitations" : nil) {
-        Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm)
-      }
+      let p = try fetchPage(db, [source], page) { Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm) }
+      return listBody(p, tag: "inv", listPermissions: perm ? "invitations" : nil)
     }
     return Reply(body: body)
   }
@@ -70,8 +68,10 @@ extension Sandbox {
           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
           """,
         [seq, id, org.seq, email, role, SHA256.hex(token), creator, Clock.format(nowT + Sandbox.invitationTTL), now, now])
-      let row = try fetchRow(db, Sandbox.invitationSelect + " i.seq = ?", [seq])!
-      return (entityBody { Sandbox.renderInvitation(&$0, row, now: now, permissions: perm) }, org, id)
+      let body = try renderOne(db, Sandbox.invitationSelect + " i.seq = ?", [seq]) {
+        Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm)
+      }
+      return (body ?? [], org, id)
     }
     outbox.send(Outbox.Mail(
       id: Ids.nanoid(), to: email, subject: "You are invited to \(org.name) on Keycard", token: token,

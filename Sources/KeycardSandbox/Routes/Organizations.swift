@@ -6,15 +6,15 @@ extension Sandbox {
       EXISTS(SELECT 1 FROM sso_connections s WHERE s.org = organizations.seq) FROM organizations WHERE
     """
 
-  static func renderOrg(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+  static func renderOrg(_ w: inout JSONWriter, _ r: RawRow, permissions: Bool) {
     w.beginObject()
-    w.field("id", r[1] as String)
-    w.field("created_at", r[5] as String)
-    w.field("label", r[2] as String)
-    w.field("name", r[3] as String)
-    w.field("sso_enabled", r[7] as Bool)
-    w.field("updated_at", r[6] as String)
-    w.field("zone_id", r[4] as String)
+    r.field(&w, "id", 1)
+    r.field(&w, "created_at", 5)
+    r.field(&w, "label", 2)
+    r.field(&w, "name", 3)
+    w.field("sso_enabled", r.bool(7))
+    r.field(&w, "updated_at", 6)
+    r.field(&w, "zone_id", 4)
     if permissions { writePermissions(&w, "organizations") }
     w.endObject()
   }
@@ -30,8 +30,8 @@ extension Sandbox {
       } else {
         source = PageSource(select: Sandbox.orgSelect + " 1", args: [])
       }
-      let p = try fetchPage(db, [source], page)
-      return listBody(p, tag: "org", listPermissions: perm ? "organizations" : nil) { Sandbox.renderOrg(&$0, $1, permissions: perm) }
+      let p = try fetchPage(db, [source], page) { Sandbox.renderOrg(&$0, $1, permissions: perm) }
+      return listBody(p, tag: "org", listPermissions: perm ? "organizations" : nil)
     }
     return Reply(body: body)
   }
@@ -55,8 +55,10 @@ extension Sandbox {
   }
 
   static func orgBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
-    guard let row = try fetchRow(db, orgSelect + " seq = ?", [seq]) else { throw APIError.notFound("organization") }
-    return entityBody { renderOrg(&$0, row, permissions: perm) }
+    guard let body = try renderOne(db, orgSelect + " seq = ?", [seq], { renderOrg(&$0, $1, permissions: perm) }) else {
+      throw APIError.notFound("organization")
+    }
+    return body
   }
 
   func getOrganization(_ r: OrgRequest) async throws -> Reply {
@@ -139,32 +141,31 @@ extension Sandbox {
       let invitations = PageSource(
         select: "SELECT seq, id, created_at, email, role, '', status, 'invitation', updated_at, expires_at FROM invitations WHERE org = ?" + filter,
         args: args)
-      let p = try fetchPage(db, [users, invitations], page)
+      let p = try fetchPage(db, [users, invitations], page) { w, row in
+        w.beginObject()
+        row.field(&w, "id", 1)
+        row.field(&w, "created_at", 2)
+        row.field(&w, "email", 3)
+        row.field(&w, "role", 4)
+        row.field(&w, "source", 5)
+        let status = row.string(6)
+        w.field("status", status == "pending" && !row.isNull(9) && row.string(9) < now ? "expired" : status)
+        row.field(&w, "type", 7)
+        row.field(&w, "updated_at", 8)
+        if perm { writePermissions(&w, row.string(7) == "user" ? "users" : "invitations") }
+        w.endObject()
+      }
       var count: Int?
       if total {
         count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM users WHERE org = ?" + filter), arguments: StatementArguments(args))! +
           Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM invitations WHERE org = ?" + filter), arguments: StatementArguments(args))!
       }
-      return listBody(p, tag: "idn", listPermissions: perm ? "identities" : nil, render: { w, row in
-        w.beginObject()
-        w.field("id", row[1] as String)
-        w.field("created_at", row[2] as String)
-        w.field("email", row[3] as String)
-        w.field("role", row[4] as String)
-        w.field("source", row[5] as String)
-        var status: String = row[6]
-        if status == "pending", let exp = row[9] as String?, exp < now { status = "expired" }
-        w.field("status", status)
-        w.field("type", row[7] as String)
-        w.field("updated_at", row[8] as String)
-        if perm { writePermissions(&w, row[7] == "user" ? "users" : "invitations") }
-        w.endObject()
-      }, extra: { w in
+      return listBody(p, tag: "idn", listPermissions: perm ? "identities" : nil, extra: { w in
         w.key("pagination")
         w.beginObject()
-        if let first = p.rows.first, let last = p.rows.last {
-          w.field("after_cursor", Cursor.encode(tag: "idn", seq: last[0]))
-          w.field("before_cursor", Cursor.encode(tag: "idn", seq: first[0]))
+        if let first = p.items.first, let last = p.items.last {
+          w.field("after_cursor", Cursor.encode(tag: "idn", seq: last.seq))
+          w.field("before_cursor", Cursor.encode(tag: "idn", seq: first.seq))
         }
         if let count { w.field("total_count", count) }
         w.endObject()

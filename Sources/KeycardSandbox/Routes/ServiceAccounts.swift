@@ -4,25 +4,25 @@ extension Sandbox {
   static let saSelect = "SELECT seq, id, created_at, name, updated_at, description FROM service_accounts WHERE"
   static let credSelect = "SELECT seq, id, client_id, created_at, name, description, last_used_at FROM credentials WHERE"
 
-  static func renderSA(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+  static func renderSA(_ w: inout JSONWriter, _ r: RawRow, permissions: Bool) {
     w.beginObject()
-    w.field("id", r[1] as String)
-    w.field("created_at", r[2] as String)
-    w.field("name", r[3] as String)
-    w.field("updated_at", r[4] as String)
-    if let d = r[5] as String? { w.field("description", d) }
+    r.field(&w, "id", 1)
+    r.field(&w, "created_at", 2)
+    r.field(&w, "name", 3)
+    r.field(&w, "updated_at", 4)
+    r.field(&w, "description", 5, omitNull: true)
     if permissions { writePermissions(&w, "service_accounts") }
     w.endObject()
   }
 
-  static func renderCredential(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+  static func renderCredential(_ w: inout JSONWriter, _ r: RawRow, permissions: Bool) {
     w.beginObject()
-    w.field("id", r[1] as String)
-    w.field("client_id", r[2] as String)
-    w.field("created_at", r[3] as String)
-    w.field("name", r[4] as String)
-    if let d = r[5] as String? { w.field("description", d) }
-    if let l = r[6] as String? { w.field("last_used_at", l) }
+    r.field(&w, "id", 1)
+    r.field(&w, "client_id", 2)
+    r.field(&w, "created_at", 3)
+    r.field(&w, "name", 4)
+    r.field(&w, "description", 5, omitNull: true)
+    r.field(&w, "last_used_at", 6, omitNull: true)
     if permissions { writePermissions(&w, "credentials") }
     w.endObject()
   }
@@ -32,15 +32,16 @@ extension Sandbox {
     let (perm, _) = try r.call.expand()
     let body = try await store.read { db in
       let org = try findOrg(db, r.org, r.principal)
-      let p = try fetchPage(db, [PageSource(select: Sandbox.saSelect + " org = ?", args: [org.seq])], page)
-      return listBody(p, tag: "sa", listPermissions: perm ? "service_accounts" : nil) { Sandbox.renderSA(&$0, $1, permissions: perm) }
+      let p = try fetchPage(db, [PageSource(select: Sandbox.saSelect + " org = ?", args: [org.seq])], page) {
+        Sandbox.renderSA(&$0, $1, permissions: perm)
+      }
+      return listBody(p, tag: "sa", listPermissions: perm ? "service_accounts" : nil)
     }
     return Reply(body: body)
   }
 
   static func saBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
-    let row = try fetchRow(db, saSelect + " seq = ?", [seq])!
-    return entityBody { renderSA(&$0, row, permissions: perm) }
+    try renderOne(db, saSelect + " seq = ?", [seq]) { renderSA(&$0, $1, permissions: perm) } ?? []
   }
 
   /// The service account `id` of `org`, or a 404.
@@ -108,8 +109,10 @@ extension Sandbox {
     let (perm, _) = try r.call.expand()
     let body = try await store.read { db in
       let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
-      let p = try fetchPage(db, [PageSource(select: Sandbox.credSelect + " sa = ?", args: [saSeq])], page)
-      return listBody(p, tag: "cred", listPermissions: perm ? "credentials" : nil) { Sandbox.renderCredential(&$0, $1, permissions: perm) }
+      let p = try fetchPage(db, [PageSource(select: Sandbox.credSelect + " sa = ?", args: [saSeq])], page) {
+        Sandbox.renderCredential(&$0, $1, permissions: perm)
+      }
+      return listBody(p, tag: "cred", listPermissions: perm ? "credentials" : nil)
     }
     return Reply(body: body)
   }
@@ -122,8 +125,7 @@ extension Sandbox {
   }
 
   static func credentialBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
-    let row = try fetchRow(db, credSelect + " seq = ?", [seq])!
-    return entityBody { renderCredential(&$0, row, permissions: perm) }
+    try renderOne(db, credSelect + " seq = ?", [seq]) { renderCredential(&$0, $1, permissions: perm) } ?? []
   }
 
   /// The only answer that ever holds the client secret; only its hash is kept.

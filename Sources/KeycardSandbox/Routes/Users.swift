@@ -3,15 +3,15 @@ import GRDB
 extension Sandbox {
   static let userSelect = "SELECT seq, id, created_at, email, role, source, status, updated_at FROM users WHERE"
 
-  static func renderUser(_ w: inout JSONWriter, _ r: Row, permissions: Bool) {
+  static func renderUser(_ w: inout JSONWriter, _ r: RawRow, permissions: Bool) {
     w.beginObject()
-    w.field("id", r[1] as String)
-    w.field("created_at", r[2] as String)
-    w.field("email", r[3] as String)
-    w.field("role", r[4] as String)
-    w.field("source", r[5] as String)
-    w.field("status", r[6] as String)
-    w.field("updated_at", r[7] as String)
+    r.field(&w, "id", 1)
+    r.field(&w, "created_at", 2)
+    r.field(&w, "email", 3)
+    r.field(&w, "role", 4)
+    r.field(&w, "source", 5)
+    r.field(&w, "status", 6)
+    r.field(&w, "updated_at", 7)
     if permissions { writePermissions(&w, "users") }
     w.endObject()
   }
@@ -28,17 +28,17 @@ extension Sandbox {
       let org = try findOrg(db, r.org, r.principal)
       let source = role.map { PageSource(select: Sandbox.userSelect + " org = ? AND role = ?", args: [org.seq, $0]) }
         ?? PageSource(select: Sandbox.userSelect + " org = ?", args: [org.seq])
-      let p = try fetchPage(db, [source], page)
-      return listBody(p, tag: "usr", listPermissions: perm ? "users" : nil) { Sandbox.renderUser(&$0, $1, permissions: perm) }
+      let p = try fetchPage(db, [source], page) { Sandbox.renderUser(&$0, $1, permissions: perm) }
+      return listBody(p, tag: "usr", listPermissions: perm ? "users" : nil)
     }
     return Reply(body: body)
   }
 
   static func userBody(_ db: Database, org: OrgRef, _ id: String, _ perm: Bool) throws -> [UInt8] {
-    guard let row = try fetchRow(db, userSelect + " org = ? AND id = ?", [org.seq, id]) else {
+    guard let body = try renderOne(db, userSelect + " org = ? AND id = ?", [org.seq, id], { renderUser(&$0, $1, permissions: perm) }) else {
       throw APIError.notFound("user '\(id.prefix(100))'")
     }
-    return entityBody { renderUser(&$0, row, permissions: perm) }
+    return body
   }
 
   func getUser(_ r: OrgRequest, _ id: String) async throws -> Reply {

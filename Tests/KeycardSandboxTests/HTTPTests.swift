@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+
+@testable import KeycardSandbox
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The server started in-process on port 0 and driven over real HTTP.
+final class HTTPTests: XCTestCase {
+  private var server: Task<Void, any Error>?
+  private var base = ""
+  private var key = ""
+
+  override func setUp() async throws {
+    var options = SandboxOptions()
+    options.apiKey = "test-key"
+    let sandbox = try Sandbox(options)
+    key = sandbox.apiKey
+    let (stream, continuation) = AsyncStream<Int>.makeStream()
+    server = Task {
+      try await sandbox.run(port: 0) { port in continuation.yield(port) }
+    }
+    var it = stream.makeAsyncIterator()
+    let port = await it.next() ?? 0
+    base = "http://127.0.0.1:\(port)"
+  }
+
+  override func tearDown() async throws {
+    server?.cancel()
+    _ = try? await server?.value
+  }
+
+  private func call(_ method: String, _ path: String, _ body: String? = nil, auth: Bool = true) async throws -> (Int, [String: Any]) {
+    var req = URLRequest(url: URL(string: base + path)!)
+    req.httpMethod = method
+    if auth { req.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+    if let body {
+      req.httpBody = Data(body.utf8)
+      req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    let (data, response) = try await URLSession.shared.data(for: req)
+    let status = (response as! HTTPURLResponse).statusCode
+    let json = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
+    return (status, json)
+  }
+
+  func testOrganizationLifecycle() async throws {
+    let (s1, org) = try await call("POST", "/organizations", #"{"name": "Swift Test"}"#)
+    XCTAssertEqual(s1, 201)
+    XCTAssertEqual(org["label"] as? String, "swift-test")
+    let id = try XCTUnwrap(org["id"] as? String)
+    XCTAssertEqual(id.count, 26)
+    let (s2, got) = try await call("GET", "/organizations/swift-test")
+    XCTAssertEqual(s2, 200)
+    XCTAssertEqual(got["id"] as? String, id)
+    let (s3, list) = try await call("GET", "/organizations?limit=1")
+    XCTAssertEqual(s3, 200)
+    XCTAssertEqual((list["items"] as? [Any])?.count, 1)
+  }
+
+  func testErrorsHaveTheAPIShape() async throws {
+    for (method, path, body, auth, status) in [
+      ("GET", "/organizations", nil, false, 401),
+      ("GET", "/nowhere", nil, true, 404),
+      ("POST", "/organizations", "{", true, 400),
+      ("GET", "/organizations?limit=0", nil, true, 400),
+      ("PUT", "/organizations", nil, true, 405),
+    ] as [(String, String, String?, Bool, Int)] {
+      let (s, e) = try await call(method, path, body, auth: auth)
+      XCTAssertEqual(s, status, "\(method) \(path)")
+      XCTAssertEqual(e["status"] as? Int, status)
+      XCTAssertNotNil(e["code"] as? String)
+      XCTAssertNotNil(e["message"] as? String)
+    }
+  }
+
+  func testInvitationBecomesAUser() async throws {
+    _ = try await call("POST", "/organizations", #"{"name": "Inv"}"#)
+    let (s1, inv) = try await call("POST", "/organizations/inv/invitations", #"{"email": "ana@example.com", "role": "org_admin"}"#)
+    XCTAssertEqual(s1, 201)
+    XCTAssertEqual(inv["status"] as? String, "pending")
+    let (s2, dup) = try await call("POST", "/organizations/inv/invitations", #"{"email": "ANA@example.com", "role": "org_member"}"#)
+    XCTAssertEqual(s2, 409)
+    XCTAssertEqual(dup["code"] as? String, "invitation_pending")
+    let (_, outbox) = try await call("GET", "/_sandbox/outbox", auth: false)
+    let token = try XCTUnwrap(((outbox["items"] as? [[String: Any]])?.last)?["token"] as? String)
+    let (s3, accepted) = try await call("POST", "/invitations/\(token)/accept", auth: false)
+    XCTAssertEqual(s3, 200)
+    let userID = try XCTUnwrap(accepted["user_id"] as? String)
+    let (s4, user) = try await call("GET", "/organizations/inv/users/\(userID)")
+    XCTAssertEqual(s4, 200)
+    XCTAssertEqual(user["role"] as? String, "org_admin")
+  }
+}
