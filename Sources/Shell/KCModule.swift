@@ -51,6 +51,11 @@ public enum KCModule {
     state.rawSet(-2, field: "__index")
     lua_setmetatable(state.L, -2)
     state.setGlobal("kc")
+    // help() is kc.help (stdlib/kc), made by the first read of kc; a global
+    // from the start, so that help(kc) works as a first statement.
+    if (try? state.load("function help(...) return kc.help(...) end", name: "=help")) != nil {
+      try? state.call(nargs: 0, nresults: 0)
+    }
   }
 }
 
@@ -197,6 +202,9 @@ final class KCContext {
       end
       return setmetatable({_join = raw_async(t)}, Pending)
     end
+    -- The resource tree, help() and completion data (stdlib/kc), when
+    -- kcsh's stdlib is on package.path.
+    if package and package.searchpath("kc.init", package.path) then require("kc.init").install(kc) end
     """
 
   static let requestFields: Set<String> = ["method", "path", "query", "body", "retries", "token", "auth", "headers"]

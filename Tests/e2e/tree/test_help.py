@@ -1,0 +1,79 @@
+"""help() and the completion data come from the description."""
+from treelib import ok
+
+
+def test_help_of_an_operation_by_function_and_by_name(demo):
+    out = "\n".join(ok('''
+      local org = kc.org("acme")
+      help(org.users.update)
+      print("--")
+      help("users.update")
+      print("--")
+      help("org.users:update")
+    ''', demo))
+    a, b, c = out.split("\n--\n")
+    assert a == b == c
+    lines = a.splitlines()
+    assert lines[0] == "user:update{...}"
+    assert lines[1] == "org.users:update(user_id, {...})"
+    assert "  Change a user's role or membership status." in lines
+    assert "  PATCH /organizations/{organization_id}/users/{user_id}" in lines
+    assert "    role    one of org_admin, org_member, org_viewer" in lines
+    assert "    status  one of active, disabled" in lines
+    assert "  Example:" in lines
+    assert '    org.users:get(id):update{role = "org_viewer"}' in lines
+
+
+def test_help_of_invitations_create_shows_required_fields(demo):
+    lines = ok('help("invitations.create")', demo)
+    assert lines[0] == "org.invitations:create{...}"
+    assert "    email  string, required" in lines
+    assert "    role   one of org_admin, org_member, org_viewer, required" in lines
+    assert '    org.invitations:create{email = "ana@acme.com", role = "org_member"}' in lines
+
+
+def test_help_of_kc_collections_records_and_shortcuts(demo):
+    out = "\n".join(ok('''
+      help(kc)
+      print("--")
+      local org = kc.org("acme")
+      help(org.users)
+      print("--")
+      help(org.users:list{limit = 1}.items[1])
+      print("--")
+      help(kc.org)
+      print("--")
+      help(org.users.each)
+      print("--")
+      help("nonsense.op")
+    ''', demo))
+    overview, users, user, kcorg, each, nonsense = out.split("\n--\n")
+    assert overview.startswith("kc -- The Keycard organization tree")
+    assert "  org.users              list, each, get, update, delete, reload" in overview
+    assert "  sa.credentials         list, each, get, create, update, delete, reload" in overview
+    assert users.startswith("org.users -- The users (members) of an organization.")
+    assert "    user:update{...}" in users
+    assert user == users
+    assert kcorg.startswith("kc.org(id_or_label)")
+    assert each.startswith("org.users:each{...}\n  Every item of every page")
+    assert nonsense == "no help for 'nonsense.op'; try help(kc)"
+
+
+def test_completion_data(demo):
+    """Collections complete through their __index table; records, whose
+    __index is a function, carry the names in their metatable's __complete."""
+    lines = ok('''
+      local org = kc.org("acme")
+      print(table.concat(getmetatable(org).__complete, " "))
+      local names = {}
+      for k, v in pairs(getmetatable(org.users).__index) do
+        if type(v) == "function" and not k:find("^_") then names[#names + 1] = k end
+      end
+      table.sort(names)
+      print(table.concat(names, " "))
+      local sa = org.service_accounts:list{limit = 1}.items[1]
+      print(table.concat(getmetatable(sa).__complete, " "))
+    ''', demo)
+    assert lines[0] == "identities invitations reload roles service_accounts sso token update users"
+    assert lines[1] == "delete each get list update"
+    assert lines[2] == "credentials delete reload update"
