@@ -1,0 +1,70 @@
+"""TLS: verification is always on; a private CA is trusted only through
+SSL_CERT_FILE or CURL_CA_BUNDLE."""
+import shutil
+import ssl
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from clientlib import kcsh, clean_env
+
+
+class Hello(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"hello":"tls"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture(scope="module")
+def https_server(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl")
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_port}", cert
+    server.shutdown()
+    server.server_close()
+
+
+CODE = "local ok, r = pcall(kc.request, {path = '/x', retries = 0}); print(ok and r.hello or r.kind)"
+
+
+def env_for(base, **extra):
+    env = clean_env(KEYCARD_API_BASE_URL=base, KEYCARD_API_API_KEY="tls-test-key-1",
+                    XDG_CONFIG_HOME="/nonexistent")
+    for var in ("SSL_CERT_FILE", "CURL_CA_BUNDLE", "SSL_CERT_DIR"):
+        env.pop(var, None)  # this machine may set them for its own CAs
+    env.update(extra)
+    return env
+
+
+def test_untrusted_certificate_is_refused(https_server):
+    base, _ = https_server
+    r = kcsh("-e", CODE, env=env_for(base))
+    assert r.stdout.strip() == "transport", r.stderr
+    r = kcsh("-e", "local ok, e = pcall(kc.request, {path = '/x', retries = 0}); print(e.message)", env=env_for(base))
+    assert "tls:" in r.stdout or "certificate" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("var", ["SSL_CERT_FILE", "CURL_CA_BUNDLE"])
+def test_private_ca_through_the_usual_variables(https_server, var):
+    base, cert = https_server
+    r = kcsh("-e", CODE, env=env_for(base, **{var: str(cert)}))
+    assert r.stdout.strip() == "tls", r.stderr
