@@ -32,8 +32,9 @@ function Iter:__call()
   return self._next()
 end
 
--- A generic `for` closes its fourth value when the loop ends, by `break`
--- too: each() returns the iterator there, so a request in flight is let go.
+-- Closing lets go of a page request in flight: `local it <close> = ...`,
+-- take/first/collect/count when they are done, or the collector after a
+-- `break` (no request is made after the loop either way).
 function Iter:__close()
   local close = self._close
   if close then
@@ -135,11 +136,6 @@ function Iter:first()
   local v = self._next()
   self:close()
   return v
-end
-
---- The iterator as a generic-for explist (iterator, nil, nil, closing value).
-function Iter:each()
-  return self, nil, nil, self
 end
 
 --- Pages of a list, lazily. `fetch(cursor_args, async)` requests one page

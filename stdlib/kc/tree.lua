@@ -197,8 +197,7 @@ local function paged_methods(r, op, class, methods)
         return first(cursor, async)
       end
     end
-    local it = iter.pages(fetch, wrapitem, count)
-    return it, nil, nil, it
+    return iter.pages(fetch, wrapitem, count)
   end
   if op.name == "list" then
     local where = r.lua .. ":list"
