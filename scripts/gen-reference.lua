@@ -86,12 +86,8 @@ for _, r in ipairs(api.resources) do
       w("Also: `", table.concat(sigs, "`, `", 2), "`.")
       w("")
     end
-    if form == "each" then
-      w("Every item of every page of `", r.lua, ":list`, fetched lazily: the next page is requested while ",
-        "the caller works on the current one. Works in a generic `for`; chains `filter`, `map`, `take`, ",
-        "`collect`, `count`, `first`.")
-    elseif form == "reload" then
-      w("Fetches the record again (`", op.verb, " ", op.path, "`) and updates it in place.")
+    if form then
+      w(help.derived_doc[form])
     else
       w(op.doc)
     end
@@ -99,14 +95,7 @@ for _, r in ipairs(api.resources) do
     if form ~= "reload" then
       w("`", op.verb, " ", op.path, "`")
       w("")
-      local rows = help.params(op)
-      if form == "each" then
-        local kept = {}
-        for _, row in ipairs(rows) do
-          if row.name ~= "after" and row.name ~= "before" then kept[#kept + 1] = row end
-        end
-        rows = kept
-      end
+      local rows = help.params(op, form)
       if #rows > 0 then
         w("| field | in | type | description |")
         w("|---|---|---|---|")

@@ -58,9 +58,11 @@ function help.signatures(op, form)
 end
 
 -- Parameter rows {name, type text, where, doc}, nested fields flattened
--- with dotted names.
-function help.params(op)
+-- with dotted names; `form` as for signatures (each takes no cursors,
+-- reload no fields).
+function help.params(op, form)
   local rows = {}
+  if form == "reload" then return rows end
   local function add(params, prefix, where)
     for _, p in ipairs(params) do
       local name = prefix .. p.name
@@ -71,27 +73,6 @@ function help.params(op)
     end
   end
   add(op.params, "")
-  return rows
-end
-
-local function indent(text, pad)
-  return pad .. text:gsub("\n", "\n" .. pad)
-end
-
-local function op_text(op, form)
-  local r = op.resource
-  local lines = {}
-  for _, s in ipairs(help.signatures(op, form)) do lines[#lines + 1] = s end
-  local doc = op.doc
-  if form == "each" then
-    doc = "Every item of every page, fetched lazily (the next page is requested while you work on this one). " ..
-      "Works in a generic for; chains filter, map, take, collect, count, first."
-  elseif form == "reload" then
-    doc = "Fetch the record again; it is updated in place."
-  end
-  lines[#lines + 1] = "  " .. doc
-  lines[#lines + 1] = "  " .. op.verb .. " " .. op.path
-  local rows = form == "reload" and {} or help.params(op)
   if form == "each" then
     local kept = {}
     for _, row in ipairs(rows) do
@@ -99,6 +80,28 @@ local function op_text(op, form)
     end
     rows = kept
   end
+  return rows
+end
+
+local function indent(text, pad)
+  return pad .. text:gsub("\n", "\n" .. pad)
+end
+
+-- What the derived methods do (they have no entry of their own in api.lua).
+help.derived_doc = {
+  each = "Every item of every page, fetched lazily (the next page is requested while you work on this one). " ..
+    "Works in a generic for; chains filter, map, take, collect, count, first.",
+  reload = "Fetch the record again; it is updated in place.",
+}
+
+local function op_text(op, form)
+  local r = op.resource
+  local lines = {}
+  for _, s in ipairs(help.signatures(op, form)) do lines[#lines + 1] = s end
+  local doc = form and help.derived_doc[form] or op.doc
+  lines[#lines + 1] = "  " .. doc
+  lines[#lines + 1] = "  " .. op.verb .. " " .. op.path
+  local rows = help.params(op, form)
   if #rows > 0 then
     lines[#lines + 1] = "  Fields:"
     local width = 0
@@ -129,8 +132,7 @@ local function resource_text(r)
   local width = 0
   for _, m in ipairs(ms) do if #m.call > width then width = #m.call end end
   for _, m in ipairs(ms) do
-    local doc = m.form == "each" and "Every item of every page, lazily." or
-      m.form == "reload" and "Fetch the record again, in place." or m.op.doc
+    local doc = m.form and help.derived_doc[m.form] or m.op.doc
     lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format(m.call, (doc:gsub("%. .*", ".")))
   end
   if r.children then
