@@ -237,3 +237,64 @@ final class CoroutineTests: XCTestCase {
     XCTAssertTrue(r[3].text?.contains("attempt to yield across a C-call boundary") ?? false, "\(r)")
   }
 }
+
+/// Coroutines driven from Swift, as a scheduler would drive them.
+final class SwiftSchedulerTests: XCTestCase {
+  func testSwiftResumesWhatASwiftFunctionSuspended() throws {
+    let vm = try LuaVM()
+    // fetch(path) yields the request to the scheduler; the scheduler
+    // resumes with the answer, which becomes fetch's result.
+    vm.register("fetch") { L in
+      let path = try L.checkString(1)
+      L.push("GET " + path)
+      return .yieldThen(1) { L, base in
+        guard let body = L.string(at: base + 1) else { throw LuaError("no answer") }
+        L.push("body of " + body)
+        return .results(1)
+      }
+    }
+    try vm.run("function job(a, b) return fetch(a) .. ' + ' .. fetch(b) end")
+    let main = vm.state
+    let co = main.newThread()
+    co.getGlobal("job")
+    co.push("/x")
+    co.push("/y")
+    var requests: [String] = []
+    var result = try co.resume(nargs: 2)
+    while case .yielded(let n) = result {
+      XCTAssertEqual(n, 1)
+      let request = co.string(at: -1) ?? "?"
+      requests.append(request)
+      co.pop(Int32(n))
+      co.push(String(request.dropFirst(4)))
+      result = try co.resume(nargs: 1)
+    }
+    XCTAssertEqual(result, .returned(1))
+    XCTAssertEqual(co.string(at: -1), "body of /x + body of /y")
+    XCTAssertEqual(requests, ["GET /x", "GET /y"])
+    co.pop()  // its results taken, as coroutine.resume takes them
+    XCTAssertFalse(co.canResume)
+    main.pop()  // the thread; collected with its stack
+    XCTAssertEqual(main.top, 0)
+  }
+
+  func testErrorInResumedCoroutine() throws {
+    let vm = try LuaVM()
+    let co = vm.state.newThread()
+    try co.load("local t = ... ; coroutine.yield(1); error({code = t})", name: "=job")
+    co.push("E42")
+    XCTAssertTrue(co.canResume)
+    XCTAssertEqual(try co.resume(nargs: 1), .yielded(1))
+    co.pop()
+    let e = luaError { _ = try co.resume(nargs: 0) }
+    guard case .table(let t) = e?.value else { return XCTFail("\(String(describing: e))") }
+    XCTAssertEqual(t["code"], "E42")
+    XCTAssertTrue(e?.traceback?.contains("stack traceback:") ?? false)
+    XCTAssertTrue(e?.traceback?.contains("job:1") ?? false, e?.traceback ?? "")
+    XCTAssertFalse(co.canResume)
+    // The original table is what a Swift function would raise again.
+    vm.register("rethrow") { _ in throw e ?? LuaError("none") }
+    XCTAssertEqual(try vm.first("local ok, x = pcall(rethrow); return x.code"), "E42")
+    vm.state.pop()
+  }
+}

@@ -1,0 +1,61 @@
+import CLua
+import LuaShim
+
+/// How a coroutine resumed from Swift stopped.
+public enum LuaResumeResult: Equatable, Sendable {
+  /// It yielded this many values (on top of its stack).
+  case yielded(Int32)
+  /// Its function returned this many values (on top of its stack).
+  case returned(Int32)
+}
+
+extension LuaState {
+  /// Pushes a new coroutine (a Lua thread) and returns its stack. The value
+  /// on this stack keeps it alive; push its function onto the new stack, then
+  /// `resume` it. For a scheduler written in Swift: a Swift function in the
+  /// coroutine yields (say, with a pending request), and Swift resumes the
+  /// coroutine later with the answer.
+  public func newThread() -> LuaState {
+    room(1)
+    return LuaState(lua_newthread(L))
+  }
+
+  /// Resumes this coroutine with the top `nargs` values of its stack as the
+  /// arguments (the function is below them the first time). Runs in
+  /// protected mode: an error is thrown, with the coroutine's traceback, and
+  /// leaves the coroutine dead. `from` is the thread doing the resuming, when
+  /// it is a Lua thread (it counts for the C-stack limit).
+  public func resume(nargs: Int32, from: LuaState? = nil) throws(LuaError) -> LuaResumeResult {
+    var n: Int32 = 0
+    let status = lua_resume(L, from?.L, nargs, &n)
+    switch status {
+    case LUA_OK: return .returned(n)
+    case LUA_YIELD: return .yielded(n)
+    default:
+      // The dead coroutine's stack is intact: the traceback is its own.
+      let value = (try? self.value(at: -1)) ?? .nil
+      let raised = type(at: -1)
+      let original = raised == .table || raised == .userdata ? ref(at: -1) : nil
+      let text: String
+      if let s = string(at: -1) {
+        text = s
+      } else {
+        room(3)
+        text = (try? toString(at: -1)) ?? "(error object is a \(typeName(at: -1)) value)"
+      }
+      room(3)
+      luaL_traceback(L, L, text, 0)
+      let traceback = string(at: -1)
+      pop(2)
+      throw LuaError(text, traceback: traceback, value: value, original: original)
+    }
+  }
+
+  /// True when `coroutine.status` would say "suspended": it yielded, or it
+  /// has not started (a function on its stack). Take the results of a
+  /// finished coroutine off its stack, or they look like a function to run.
+  public var canResume: Bool {
+    let s = lua_status(L)
+    return s == LUA_YIELD || (s == LUA_OK && top > 0)
+  }
+}
