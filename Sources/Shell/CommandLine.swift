@@ -178,6 +178,7 @@ struct LongOption: Sendable {
     LongOption("dry-run", "show the changes a script would make, make none", available: false),
     LongOption("trace", "log every API request on stderr"),
     LongOption("json", "print results as JSON", available: false),
+    LongOption("emit-types", "print LuaLS annotations of the kc API (for editors) and exit"),
   ]
 
   static func named(_ name: String) -> LongOption? { all.first { $0.name == name } }

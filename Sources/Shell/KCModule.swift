@@ -59,6 +59,29 @@ public enum KCModule {
   }
 }
 
+extension KCModule {
+  /// `--emit-types`: writes stdlib/types/kc.lua, the LuaLS annotations that
+  /// scripts/gen-types.lua makes from the API description.
+  static func emitTypes(ignoreEnvironment: Bool, progname: String) -> Int32 {
+    guard let dir = StdlibPath.directory(ignoreEnvironment: ignoreEnvironment),
+      let file = fopen(dir + "/types/kc.lua", "rb")
+    else {
+      CLIOutput.error("\(progname): --emit-types: cannot find types/kc.lua in kcsh's stdlib\n")
+      return 1
+    }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let n = fread(&buffer, 1, buffer.count, file)
+      if n <= 0 { break }
+      bytes += buffer[..<n]
+    }
+    CLIOutput.write(String(decoding: bytes, as: UTF8.self))
+    return 0
+  }
+}
+
 /// What `kc` holds on the Swift side: the options, and the client once made.
 final class KCContext {
   let options: KCModule.Options

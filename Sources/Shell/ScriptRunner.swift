@@ -87,6 +87,9 @@ final class ScriptRunner {
     case .run(let a):
       args = a
     }
+    if args.long["emit-types"] != nil {
+      return KCModule.emitTypes(ignoreEnvironment: args.ignoreEnvironment, progname: progname)
+    }
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {

@@ -52,3 +52,9 @@ def test_reference_covers_every_operation():
         ("DELETE", "/organizations/{organization_id}/sso-connection"),
     ]:
         assert f"`{verb} {path}`" in text, (verb, path)
+
+
+def test_emit_types_prints_the_annotations():
+    proc = subprocess.run([str(KCSH), "--emit-types"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (ROOT / "stdlib/types/kc.lua").read_text()
