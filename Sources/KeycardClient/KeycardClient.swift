@@ -58,11 +58,14 @@ public final class KeycardClient: @unchecked Sendable {
   /// Where trace lines go (stderr by default).
   public var traceSink: @Sendable (String) -> Void = { writeStderr($0 + "\n") }
   public var tracing = false
-  /// How long to wait before retry `n` (0-based); replaceable in tests.
-  var randomJitter: () -> Double = { Double.random(in: 0..<0.25) }
+  /// The share taken off a backoff (0-25%); replaceable in tests.
+  var randomJitter: @Sendable () -> Double = { Double.random(in: 0..<0.25) }
 
   private let monitor = Monitor()
+  // Guarded by monitor:
   private var token: (value: String, expiresAt: Double)?
+  private var fetchingToken = false
+  private var tokenWaiters: [@Sendable (Result<String?, KeycardError>) -> Void] = []
   /// Counts tokens fetched, for tests and traces.
   public private(set) var tokensFetched = 0
 
@@ -85,103 +88,26 @@ public final class KeycardClient: @unchecked Sendable {
   // MARK: Calls
 
   /// Sends `call`, retrying as the official SDKs do, and returns the 2xx
-  /// answer or throws a KeycardError.
+  /// answer or throws a KeycardError. Ctrl-C cancels it.
   public func send(_ call: APICall) throws(KeycardError) -> APIResponse {
-    let requestID = makeUUID()
-    let maxRetries = max(0, call.retries ?? configuration.maxRetries)
-    let url = configuration.baseURL + call.path + Self.queryString(call.query)
-    let started = monotonicNow()
-    var attempt = 0
-    var refreshedAfter401 = false
-    func fail(_ e: KeycardError) -> KeycardError {
-      var e = e
-      e.message = redactor.scrub(e.message)
-      e.method = call.method
-      e.path = call.path
-      e.requestID = requestID
-      e.attempts = attempt
-      trace(call.method, url, e.status.map(String.init) ?? e.kind.rawValue, attempt, started)
-      return e
-    }
-    while true {
-      attempt += 1
-      var headers = [
-        "Accept: application/json", "User-Agent: \(configuration.userAgent)",
-        "X-Client-Request-ID: \(requestID)",
-      ]
-      if attempt > 1 { headers.append("X-Retry-Count: \(attempt - 1)") }
-      if call.body != nil { headers.append("Content-Type: application/json") }
-      headers += configuration.customHeaders
-      if call.authenticated {
-        do {
-          if let t = call.token {
-            headers.append("Authorization: Bearer \(t)")
-          } else if let auth = try authorization() {
-            headers.append(auth)
-          }
-        } catch {
-          throw fail(error)
-        }
-      }
-      var request = HTTPRequest(
-        method: call.method, url: url, headers: headers, body: call.body,
-        connectTimeoutMs: configuration.connectTimeoutMs, timeoutMs: configuration.timeoutMs)
-      if call.method != "GET" && call.method != "POST" && call.body == nil && call.method != "DELETE" {
-        request.body = nil
-      }
-      let result = transport.perform(request)
-      switch result {
-      case .failure(let error):
-        if error.kind == .cancelled {
-          _ = kc_sigint_take()
-          throw fail(KeycardError(kind: .cancelled, message: error.message))
-        }
-        if error.isRetryable && attempt <= maxRetries {
-          if try sleepBeforeRetry(attempt, nil, call, url, started) { continue }
-        }
-        throw fail(KeycardError(kind: .transport, message: "\(error.kind.rawValue): \(error.message)"))
-      case .success(let response):
-        if (200..<300).contains(response.status) {
-          trace(call.method, url, String(response.status), attempt, started)
-          return APIResponse(
-            status: response.status, body: response.body, headers: response.headers, attempts: attempt,
-            requestID: requestID, localPort: response.localPort)
-        }
-        // A 401 with client credentials: the token may have been revoked or
-        // expired early. Fetch a new one, once.
-        if response.status == 401, call.token == nil, !refreshedAfter401, case .clientCredentials = configuration.credentials {
-          refreshedAfter401 = true
-          monitor.withLock { token = nil }
-          trace(call.method, url, "401, new token", attempt, started)
-          continue
-        }
-        if Self.shouldRetry(response) && attempt <= maxRetries {
-          if try sleepBeforeRetry(attempt, response, call, url, started) { continue }
-        }
-        throw fail(Self.apiError(response))
-      }
-    }
-  }
-
-  /// Sleeps before the next attempt; false when Ctrl-C came meanwhile.
-  private func sleepBeforeRetry(
-    _ attempt: Int, _ response: HTTPResponse?, _ call: APICall, _ url: String, _ started: Double
-  ) throws(KeycardError) -> Bool {
-    let delay = Self.retryDelay(retry: attempt - 1, response: response, jitter: randomJitter())
-    trace(call.method, url, (response.map { String($0.status) } ?? "connection error") + ", retry in \(Int(delay * 1000)) ms", attempt, started)
-    // Sleep in slices so Ctrl-C is noticed within 20 ms.
+    let done = ResultBox()
     kc_sigint_arm(transport.multiHandle)
     defer { kc_sigint_disarm() }
-    let until = monotonicNow() + delay
-    while monotonicNow() < until {
-      if kc_sigint_pending() != 0 {
-        _ = kc_sigint_take()
-        throw KeycardError(
-          kind: .cancelled, message: "interrupted", method: call.method, path: call.path, attempts: attempt)
-      }
-      sleepSeconds(min(0.02, until - monotonicNow()))
-    }
-    return true
+    start(call) { done.finish($0) }
+    return try done.wait().get()
+  }
+
+  /// Starts `call` and returns at once; `completion` runs on the I/O thread
+  /// with the outcome. Retries wait on the I/O thread's timers, so nothing
+  /// blocks: this is what a coroutine that yields while its request runs
+  /// needs.
+  @discardableResult
+  public func start(
+    _ call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
+  ) -> CallHandle {
+    let handle = CallHandle(client: self, call: call, completion: completion)
+    handle.step()
+    return handle
   }
 
   // MARK: Retry rules
@@ -256,20 +182,28 @@ public final class KeycardClient: @unchecked Sendable {
 
   // MARK: Authentication
 
-  /// The Authorization header line, fetching or renewing a token if needed.
-  func authorization() throws(KeycardError) -> String? {
+  /// Calls `body` with the Authorization header line (nil without
+  /// credentials), fetching or renewing a token first when needed; at most
+  /// one token request is in flight, however many calls wait for it.
+  func withAuthorization(_ body: @escaping @Sendable (Result<String?, KeycardError>) -> Void) {
     switch configuration.credentials {
     case .none:
-      return nil
+      body(.success(nil))
     case .apiKey(let key):
-      return "Authorization: Bearer \(key.value)"
+      body(.success("Authorization: Bearer \(key.value)"))
     case .clientCredentials(let id, let secret):
       let now = monotonicNow()
-      if let t = monitor.withLock({ token }), now < t.expiresAt - 10 {
-        return "Authorization: Bearer \(t.value)"
+      let cached = monitor.withLock { () -> String? in
+        if let t = token, now < t.expiresAt - 10 { return t.value }
+        tokenWaiters.append(body)
+        return nil
       }
-      let fresh = try fetchToken(id: id, secret: secret)
-      return "Authorization: Bearer \(fresh)"
+      if let cached { return body(.success("Authorization: Bearer \(cached)")) }
+      let first = monitor.withLock { () -> Bool in
+        defer { fetchingToken = true }
+        return !fetchingToken
+      }
+      if first { fetchToken(id: id, secret: secret, attempt: 1, started: monotonicNow()) }
     }
   }
 
@@ -284,8 +218,21 @@ public final class KeycardClient: @unchecked Sendable {
     monitor.withLock { token = (value, monotonicNow() + lifetime) }
   }
 
-  /// The client-credentials grant: POST {base}/service-account-token.
-  private func fetchToken(id: String, secret: Secret) throws(KeycardError) -> String {
+  /// Hands the outcome of a token request to every call waiting for it.
+  private func tokenDone(_ result: Result<String, KeycardError>) {
+    let waiters = monitor.withLock { () -> [@Sendable (Result<String?, KeycardError>) -> Void] in
+      defer {
+        tokenWaiters.removeAll()
+        fetchingToken = false
+      }
+      return tokenWaiters
+    }
+    for w in waiters { w(result.map { "Authorization: Bearer \($0)" }) }
+  }
+
+  /// The client-credentials grant: POST {base}/service-account-token with
+  /// HTTP Basic credentials, retried like any call.
+  private func fetchToken(id: String, secret: Secret, attempt: Int, started: Double) {
     let url = configuration.baseURL + "/service-account-token"
     var request = HTTPRequest(
       method: "POST", url: url,
@@ -296,29 +243,32 @@ public final class KeycardClient: @unchecked Sendable {
       body: Array("grant_type=client_credentials".utf8),
       connectTimeoutMs: configuration.connectTimeoutMs, timeoutMs: configuration.timeoutMs)
     request.basicAuth = (id, secret.value)
-    let started = monotonicNow()
-    var attempt = 0
-    while true {
-      attempt += 1
-      switch transport.perform(request) {
+    let path = "/service-account-token"
+    @Sendable func fail(_ e: KeycardError) {
+      var e = e
+      e.message = redactor.scrub(e.message)
+      e.method = "POST"
+      e.path = path
+      e.attempts = attempt
+      tokenDone(.failure(e))
+    }
+    @Sendable func retry(_ response: HTTPResponse?) {
+      let delay = Self.retryDelay(retry: attempt - 1, response: response, jitter: randomJitter())
+      transport.schedule(
+        after: delay,
+        fire: { [self] in fetchToken(id: id, secret: secret, attempt: attempt + 1, started: started) },
+        cancel: { fail(KeycardError(kind: .cancelled, message: "interrupted")) })
+    }
+    transport.start(request) { [self] result in
+      switch result {
       case .failure(let e):
-        if e.kind == .cancelled {
-          _ = kc_sigint_take()
-          throw KeycardError(kind: .cancelled, message: e.message, method: "POST", path: "/service-account-token", attempts: attempt)
-        }
-        if e.isRetryable && attempt <= configuration.maxRetries {
-          sleepSeconds(Self.retryDelay(retry: attempt - 1, response: nil, jitter: randomJitter()))
-          continue
-        }
-        throw KeycardError(
-          kind: .transport, message: redactor.scrub("\(e.kind.rawValue): \(e.message)"), method: "POST",
-          path: "/service-account-token", attempts: attempt)
+        if e.kind == .cancelled { return fail(KeycardError(kind: .cancelled, message: e.message)) }
+        if e.isRetryable && attempt <= configuration.maxRetries { return retry(nil) }
+        fail(KeycardError(kind: .transport, message: "\(e.kind.rawValue): \(e.message)"))
       case .success(let r):
         if (200..<300).contains(r.status) {
           guard let fields = FlatJSON(r.body), let access = fields.string("access_token") else {
-            throw KeycardError(
-              kind: .auth, status: r.status, message: "the token endpoint answered without an access_token",
-              method: "POST", path: "/service-account-token", attempts: attempt)
+            return fail(KeycardError(kind: .auth, status: r.status, message: "the token endpoint answered without an access_token"))
           }
           let lifetime = fields.number("expires_in") ?? 3600
           redactor.add(access)
@@ -327,21 +277,14 @@ public final class KeycardClient: @unchecked Sendable {
             tokensFetched += 1
           }
           trace("POST", url, "\(r.status), token for \(Int(lifetime)) s", attempt, started)
-          return access
+          return tokenDone(.success(access))
         }
-        if Self.shouldRetry(r) && attempt <= configuration.maxRetries {
-          sleepSeconds(Self.retryDelay(retry: attempt - 1, response: r, jitter: randomJitter()))
-          continue
-        }
+        if Self.shouldRetry(r) && attempt <= configuration.maxRetries { return retry(r) }
         trace("POST", url, String(r.status), attempt, started)
         var e = Self.apiError(r)
         e.kind = .auth
-        e.message = redactor.scrub(
-          "client credentials for \(id) were rejected by \(configuration.baseURL)/service-account-token: \(e.message)")
-        e.method = "POST"
-        e.path = "/service-account-token"
-        e.attempts = attempt
-        throw e
+        e.message = "client credentials for \(id) were rejected by \(configuration.baseURL)\(path): \(e.message)"
+        fail(e)
       }
     }
   }

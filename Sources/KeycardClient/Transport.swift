@@ -94,6 +94,7 @@ public final class Transport: @unchecked Sendable {
   private var cancelEverything = false
   private var stopping = false
   private var nextID: UInt64 = 1
+  private var timers: [Timer] = []
   // Owned by the I/O thread:
   private var active: [UnsafeMutableRawPointer: Transfer] = [:]
   private var idle: [UnsafeMutableRawPointer] = []
@@ -158,6 +159,16 @@ public final class Transport: @unchecked Sendable {
     _ = kc_multi_wakeup(multi)
   }
 
+  /// Runs `fire` on the I/O thread once `seconds` have passed (a retry's
+  /// wait), or `cancel` instead if everything is cancelled first (Ctrl-C,
+  /// shutdown).
+  public func schedule(
+    after seconds: Double, fire: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void
+  ) {
+    monitor.withLock { timers.append(Timer(due: monotonicNow() + max(0, seconds), fire: fire, cancel: cancel)) }
+    _ = kc_multi_wakeup(multi)
+  }
+
   /// Cancels every transfer in flight or queued.
   public func cancelAll() {
     monitor.withLock { cancelEverything = true }
@@ -182,23 +193,39 @@ public final class Transport: @unchecked Sendable {
   private func run() {
     var running: Int32 = 0
     while true {
-      let (new, cancelled, all, stop) = monitor.withLock {
-        () -> ([Transfer], Set<UInt64>, Bool, Bool) in
+      let now = monotonicNow()
+      // Ctrl-C (see kc_sigint_arm): this thread takes the flag and cancels
+      // everything once.
+      let interrupted = kc_sigint_take() != 0
+      let (new, cancelled, all, stop, due, nextDue) = monitor.withLock {
+        () -> ([Transfer], Set<UInt64>, Bool, Bool, [Timer], Double?) in
         defer {
           pending.removeAll(keepingCapacity: true)
           cancels.removeAll()
           cancelEverything = false
         }
-        return (pending, cancels, cancelEverything, stopping)
+        var due: [Timer] = []
+        if stopping || cancelEverything || interrupted {
+          due = timers
+          timers.removeAll()
+        } else if timers.contains(where: { $0.due <= now }) {
+          due = timers.filter { $0.due <= now }
+          timers.removeAll { $0.due <= now }
+        }
+        return (pending, cancels, cancelEverything, stopping, due, timers.map(\.due).min())
       }
       for t in new { begin(t) }
-      if stop || all || kc_sigint_pending() != 0 {
+      if stop || all || interrupted {
         let why = stop ? "the client shut down" : "interrupted"
         for (easy, t) in active { finish(easy, t, .failure(TransportError(kind: .cancelled, message: why))) }
-      } else if !cancelled.isEmpty {
-        for (easy, t) in active where cancelled.contains(t.id) {
-          finish(easy, t, .failure(TransportError(kind: .cancelled, message: "cancelled")))
+        for timer in due { timer.cancel() }
+      } else {
+        if !cancelled.isEmpty {
+          for (easy, t) in active where cancelled.contains(t.id) {
+            finish(easy, t, .failure(TransportError(kind: .cancelled, message: "cancelled")))
+          }
         }
+        for timer in due { timer.fire() }
       }
       if stop { break }
       _ = kc_multi_perform(multi, &running)
@@ -209,7 +236,9 @@ public final class Transport: @unchecked Sendable {
         finish(easy, t, outcome(t, easy, code))
       }
       // Sleeps until a socket is ready, a timer is due or a wakeup comes.
-      _ = kc_multi_poll(multi, active.isEmpty ? 10_000 : 1_000, nil)
+      var wait = active.isEmpty ? 10_000 : 1_000
+      if let next = nextDue { wait = min(wait, max(0, Int(((next - monotonicNow()) * 1000).rounded(.up)))) }
+      _ = kc_multi_poll(multi, Int32(wait), nil)
     }
     for easy in idle { kc_easy_cleanup(easy) }
     idle.removeAll()
@@ -314,6 +343,13 @@ public final class Transport: @unchecked Sendable {
     }
     if idle.count < 32 { idle.append(easy) } else { kc_easy_cleanup(easy) }
   }
+}
+
+/// A wait on the I/O thread (a retry's backoff).
+struct Timer {
+  let due: Double
+  let fire: @Sendable () -> Void
+  let cancel: @Sendable () -> Void
 }
 
 /// A transfer in flight: the request, and the response as it arrives.

@@ -273,6 +273,90 @@ final class SandboxTests: XCTestCase {
     XCTAssertFalse(all.contains(token), all)
     XCTAssertFalse(all.contains(sb.apiKey), all)
   }
+
+  // MARK: Calls that do not block (for coroutines)
+
+  func testManyCallsAtOnceShareOneTokenAndRetryOnTimers() throws {
+    let sb = try SandboxProcess(["--demo"])
+    let (id, secret) = try makeCredential(sb)
+    try sb.setFaults("503=0.3", seed: 11)
+    let client = try sb.client(retries: 8, credentials: .clientCredentials(id: id, secret: Secret(secret)))
+    let results = Results()
+    let started = monotonicNow()
+    for _ in 0..<40 {
+      // Retry-After: 1 from the sandbox would make this slow; the waits run
+      // side by side on the I/O thread's timers anyway.
+      client.start(call()) { results.append($0) }
+    }
+    XCTAssertTrue(results.wait(count: 40, seconds: 30))
+    XCTAssertLessThan(monotonicNow() - started, 15)
+    let all = results.all
+    XCTAssertEqual(all.filter { (try? $0.get().status) == 200 }.count, 40)
+    XCTAssertGreaterThan(all.compactMap { try? $0.get().attempts }.reduce(0, +), 40)
+    XCTAssertEqual(client.tokensFetched, 1)
+  }
+
+  func testCancelAWaitingCall() throws {
+    let sb = try SandboxProcess()
+    try sb.setFaults("503=1")  // Retry-After: 1
+    let client = try sb.client()
+    let results = Results()
+    let handle = client.start(call()) { results.append($0) }
+    usleep(300_000)  // the first attempt failed; the call waits to retry
+    let cancelled = monotonicNow()
+    handle.cancel()
+    XCTAssertTrue(results.wait(count: 1, seconds: 5))
+    XCTAssertLessThan(monotonicNow() - cancelled, 0.2)
+    guard case .failure(let e) = results.all.first else { return XCTFail("no failure") }
+    XCTAssertEqual(e.kind, .cancelled)
+    XCTAssertEqual(e.attempts, 1)
+    XCTAssertEqual(e.requestID, handle.requestID)
+  }
+
+  /// Ctrl-C during a retry's wait ends the call too.
+  func testSIGINTDuringARetryWait() throws {
+    let sb = try SandboxProcess()
+    try sb.setFaults("503=1")
+    let client = try sb.client()
+    let signal = SignalLater()
+    var thread = pthread_t()
+    pthread_create(
+      &thread, nil,
+      { arg in
+        let s = Unmanaged<SignalLater>.fromOpaque(arg!).takeUnretainedValue()
+        usleep(400_000)
+        s.at = monotonicNow()
+        kill(getpid(), SIGINT)
+        return nil
+      }, Unmanaged.passUnretained(signal).toOpaque())
+    let e = expectError { _ = try client.send(call()) }
+    let finished = monotonicNow()
+    pthread_join(thread, nil)
+    XCTAssertEqual(e?.kind, .cancelled)
+    XCTAssertLessThan(finished - signal.at, 0.2)
+    // The interrupt is spent: the next call goes through.
+    try sb.setFaults("")
+    XCTAssertEqual(try client.send(call()).status, 200)
+  }
+}
+
+final class Results: @unchecked Sendable {
+  private let m = Monitor()
+  private var items: [Result<APIResponse, KeycardError>] = []
+  func append(_ r: Result<APIResponse, KeycardError>) {
+    m.withLock {
+      items.append(r)
+      m.broadcast()
+    }
+  }
+  var all: [Result<APIResponse, KeycardError>] { m.withLock { items } }
+  func wait(count: Int, seconds: Double) -> Bool {
+    let until = monotonicNow() + seconds
+    return m.withLock {
+      while items.count < count && monotonicNow() < until { m.wait(ms: 100) }
+      return items.count >= count
+    }
+  }
 }
 
 final class SignalLater: @unchecked Sendable {

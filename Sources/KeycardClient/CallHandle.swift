@@ -1,0 +1,194 @@
+/// One logical API call in flight: its attempts, their waits, and the one
+/// X-Client-Request-ID they all carry. Steps run on the caller's thread
+/// (the first) and on the I/O thread (the rest); a lock keeps them apart
+/// from cancel().
+public final class CallHandle: @unchecked Sendable {
+  private enum State {
+    case idle  // between steps: getting a token, or waiting to retry
+    case sending(TransferID)
+    case done
+  }
+
+  let client: KeycardClient
+  let call: APICall
+  /// The request ID of every attempt of this call.
+  public let requestID = makeUUID()
+  private let url: String
+  private let maxRetries: Int
+  private let started = monotonicNow()
+  private let completion: @Sendable (Result<APIResponse, KeycardError>) -> Void
+  private let monitor = Monitor()
+  // Guarded by monitor:
+  private var state = State.idle
+  private var attempt = 0
+  private var refreshedAfter401 = false
+
+  init(client: KeycardClient, call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void) {
+    self.client = client
+    self.call = call
+    self.completion = completion
+    url = client.configuration.baseURL + call.path + KeycardClient.queryString(call.query)
+    maxRetries = max(0, call.retries ?? client.configuration.maxRetries)
+  }
+
+  /// Cancels the call: it completes with a `cancelled` error at once (if it
+  /// was waiting) or when its transfer stops (within a poll round).
+  public func cancel() {
+    let action = monitor.withLock { () -> TransferID?? in
+      switch state {
+      case .done: return .none
+      case .sending(let id): return .some(id)
+      case .idle:
+        state = .done
+        return .some(nil)
+      }
+    }
+    switch action {
+    case .none: break
+    case .some(.some(let id)): client.transport.cancel(id)
+    case .some(.none): report(.failure(failure(KeycardError(kind: .cancelled, message: "cancelled"))))
+    }
+  }
+
+  /// The next attempt: credentials, then the transfer.
+  func step() {
+    let n = monitor.withLock { () -> Int? in
+      if case .done = state { return nil }
+      attempt += 1
+      return attempt
+    }
+    guard let n else { return }
+    if !call.authenticated {
+      send(attempt: n, authorization: nil)
+    } else if let t = call.token {
+      send(attempt: n, authorization: "Authorization: Bearer \(t)")
+    } else {
+      client.withAuthorization { [self] result in
+        switch result {
+        case .success(let line): send(attempt: n, authorization: line)
+        case .failure(let e): finish(.failure(failure(e)))
+        }
+      }
+    }
+  }
+
+  private func send(attempt: Int, authorization: String?) {
+    let config = client.configuration
+    var headers = [
+      "Accept: application/json", "User-Agent: \(config.userAgent)", "X-Client-Request-ID: \(requestID)",
+    ]
+    if attempt > 1 { headers.append("X-Retry-Count: \(attempt - 1)") }
+    if call.body != nil { headers.append("Content-Type: application/json") }
+    headers += config.customHeaders
+    if let authorization { headers.append(authorization) }
+    let request = HTTPRequest(
+      method: call.method, url: url, headers: headers, body: call.body,
+      connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
+    // Started under the lock, so cancel() sees the transfer's ID (the
+    // completion runs on the I/O thread, after this returns).
+    let proceed = monitor.withLock { () -> Bool in
+      if case .done = state { return false }
+      state = .sending(client.transport.start(request) { [self] in received($0, attempt: attempt) })
+      return true
+    }
+    _ = proceed
+  }
+
+  private func received(_ result: Result<HTTPResponse, TransportError>, attempt: Int) {
+    let stillOn = monitor.withLock { () -> Bool in
+      if case .done = state { return false }
+      state = .idle
+      return true
+    }
+    guard stillOn else { return }
+    switch result {
+    case .failure(let error):
+      if error.kind == .cancelled {
+        return finish(.failure(failure(KeycardError(kind: .cancelled, message: error.message))))
+      }
+      if error.isRetryable && attempt <= maxRetries { return retry(after: nil, attempt: attempt) }
+      finish(.failure(failure(KeycardError(kind: .transport, message: "\(error.kind.rawValue): \(error.message)"))))
+    case .success(let response):
+      if (200..<300).contains(response.status) {
+        client.trace(call.method, url, String(response.status), attempt, started)
+        return finish(
+          .success(
+            APIResponse(
+              status: response.status, body: response.body, headers: response.headers, attempts: attempt,
+              requestID: requestID, localPort: response.localPort)))
+      }
+      // A 401 with client credentials: the token may have been revoked or
+      // have expired early. Fetch a new one, once.
+      if response.status == 401, call.token == nil, case .clientCredentials = client.configuration.credentials {
+        let first = monitor.withLock { () -> Bool in
+          defer { refreshedAfter401 = true }
+          return !refreshedAfter401
+        }
+        if first {
+          client.invalidateToken()
+          client.trace(call.method, url, "401, new token", attempt, started)
+          return step()
+        }
+      }
+      if KeycardClient.shouldRetry(response) && attempt <= maxRetries {
+        return retry(after: response, attempt: attempt)
+      }
+      finish(.failure(failure(KeycardClient.apiError(response))))
+    }
+  }
+
+  private func retry(after response: HTTPResponse?, attempt: Int) {
+    let delay = KeycardClient.retryDelay(retry: attempt - 1, response: response, jitter: client.randomJitter())
+    let what = response.map { String($0.status) } ?? "connection error"
+    client.trace(call.method, url, "\(what), retry in \(Int(delay * 1000)) ms", attempt, started)
+    client.transport.schedule(
+      after: delay, fire: { [self] in step() },
+      cancel: { [self] in finish(.failure(failure(KeycardError(kind: .cancelled, message: "interrupted")))) })
+  }
+
+  /// `e` with this call's context, its text scrubbed of secrets.
+  private func failure(_ e: KeycardError) -> KeycardError {
+    var e = e
+    e.message = client.redactor.scrub(e.message)
+    e.method = e.method ?? call.method
+    e.path = e.path ?? call.path
+    e.requestID = requestID
+    e.attempts = monitor.withLock { attempt }
+    return e
+  }
+
+  private func finish(_ result: Result<APIResponse, KeycardError>) {
+    let first = monitor.withLock { () -> Bool in
+      if case .done = state { return false }
+      state = .done
+      return true
+    }
+    guard first else { return }
+    if case .failure(let e) = result {
+      client.trace(call.method, url, e.status.map(String.init) ?? e.kind.rawValue, e.attempts, started)
+    }
+    completion(result)
+  }
+
+  private func report(_ result: Result<APIResponse, KeycardError>) { completion(result) }
+}
+
+/// A caller blocked until its call completes.
+final class ResultBox: @unchecked Sendable {
+  private let monitor = Monitor()
+  private var result: Result<APIResponse, KeycardError>?
+
+  func finish(_ r: Result<APIResponse, KeycardError>) {
+    monitor.withLock {
+      result = r
+      monitor.broadcast()
+    }
+  }
+
+  func wait() -> Result<APIResponse, KeycardError> {
+    monitor.withLock {
+      while result == nil { monitor.wait(ms: 1_000) }
+      return result!
+    }
+  }
+}
