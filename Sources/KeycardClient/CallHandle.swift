@@ -1,3 +1,5 @@
+import CCurl
+
 /// One logical API call in flight: its attempts, their waits, and the one
 /// X-Client-Request-ID they all carry. Steps run on the caller's thread
 /// (the first) and on the I/O thread (the rest); a lock keeps them apart
@@ -22,6 +24,7 @@ public final class CallHandle: @unchecked Sendable {
   private var state = State.idle
   private var attempt = 0
   private var refreshedAfter401 = false
+  private var outcome: Result<APIResponse, KeycardError>?
 
   init(client: KeycardClient, call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void) {
     self.client = client
@@ -29,6 +32,17 @@ public final class CallHandle: @unchecked Sendable {
     self.completion = completion
     url = client.configuration.baseURL + call.path + KeycardClient.queryString(call.query)
     maxRetries = max(0, call.retries ?? client.configuration.maxRetries)
+  }
+
+  /// Waits for the outcome (at once if it is in); Ctrl-C meanwhile cancels
+  /// the call. The completion given to start() has run, or runs, as well.
+  public func wait() throws(KeycardError) -> APIResponse {
+    kc_sigint_arm(client.transport.multiHandle)
+    defer { kc_sigint_disarm() }
+    return try monitor.withLock {
+      while outcome == nil { monitor.wait(ms: 1_000) }
+      return outcome!
+    }.get()
   }
 
   /// Cancels the call: it completes with a `cancelled` error at once (if it
@@ -79,7 +93,7 @@ public final class CallHandle: @unchecked Sendable {
     ]
     if attempt > 1 { headers.append("X-Retry-Count: \(attempt - 1)") }
     if call.body != nil { headers.append("Content-Type: application/json") }
-    headers += config.customHeaders
+    headers += config.customHeaders + call.headers
     if let authorization { headers.append(authorization) }
     let request = HTTPRequest(
       method: call.method, url: url, headers: headers, body: call.body,
@@ -167,28 +181,14 @@ public final class CallHandle: @unchecked Sendable {
     if case .failure(let e) = result {
       client.trace(call.method, url, e.status.map(String.init) ?? e.kind.rawValue, e.attempts, started)
     }
-    completion(result)
+    report(result)
   }
 
-  private func report(_ result: Result<APIResponse, KeycardError>) { completion(result) }
-}
-
-/// A caller blocked until its call completes.
-final class ResultBox: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var result: Result<APIResponse, KeycardError>?
-
-  func finish(_ r: Result<APIResponse, KeycardError>) {
+  private func report(_ result: Result<APIResponse, KeycardError>) {
     monitor.withLock {
-      result = r
+      outcome = result
       monitor.broadcast()
     }
-  }
-
-  func wait() -> Result<APIResponse, KeycardError> {
-    monitor.withLock {
-      while result == nil { monitor.wait(ms: 1_000) }
-      return result!
-    }
+    completion(result)
   }
 }

@@ -22,6 +22,8 @@ public struct APICall: Sendable {
   public var token: String?
   /// False for endpoints that need no credentials (invitation look-ups).
   public var authenticated: Bool
+  /// Extra "Name: value" lines for this call only.
+  public var headers: [String] = []
 
   public init(
     method: String, path: String, query: [(name: String, value: String)] = [], body: [UInt8]? = nil,
@@ -90,11 +92,7 @@ public final class KeycardClient: @unchecked Sendable {
   /// Sends `call`, retrying as the official SDKs do, and returns the 2xx
   /// answer or throws a KeycardError. Ctrl-C cancels it.
   public func send(_ call: APICall) throws(KeycardError) -> APIResponse {
-    let done = ResultBox()
-    kc_sigint_arm(transport.multiHandle)
-    defer { kc_sigint_disarm() }
-    start(call) { done.finish($0) }
-    return try done.wait().get()
+    try start(call) { _ in }.wait()
   }
 
   /// Starts `call` and returns at once; `completion` runs on the I/O thread

@@ -217,13 +217,19 @@ final class KCContext {
       if type(self._value) == "table" then error(setmetatable(self._value, Error), 2) end
       error(self._value, 2)
     end
-    --- Lets go of the answer: the transfer finishes on its own, unread.
-    function Pending:cancel() self._join = nil end
+    --- Cancels the request (a transfer in flight stops; wait() then raises).
+    function Pending:cancel()
+      if self._join then
+        self._join = nil
+        self._cancel()
+      end
+    end
     function kc.request_async(t)
       if type(t) ~= "table" then
         error("bad argument #1 to 'request_async' (table expected, got " .. type(t) .. ")", 2)
       end
-      return setmetatable({_join = raw_async(t)}, Pending)
+      local join, cancel = raw_async(t)
+      return setmetatable({_join = join, _cancel = cancel}, Pending)
     end
     -- The resource tree, help() and completion data (stdlib/kc), when
     -- kcsh's stdlib is on package.path.
@@ -274,6 +280,23 @@ final class KCContext {
     s.rawGet(1, field: "auth")
     let authenticated = s.type(at: -1) == .nil || s.boolean(at: -1)
     s.pop()
+    var headers: [String] = []
+    if s.rawGet(1, field: "headers") == .table {
+      guard case .table(let t) = try s.value(at: -1) else { throw LuaError("kc.request: 'headers' must be a table") }
+      for (k, v) in t.hash.sorted(by: { ($0.key.text ?? "") < ($1.key.text ?? "") }) {
+        guard let name = k.text, let value = v.text ?? { if case .integer(let i) = v { String(i) } else { nil } }(),
+          !name.isEmpty, !(name + value).contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }),
+          !name.contains(":")
+        else { throw LuaError("kc.request: 'headers' maps names to strings, on one line each") }
+        if name.lowercased() == "authorization" {
+          throw LuaError("kc.request: set a bearer token with 'token', not an Authorization header")
+        }
+        headers.append("\(name): \(value)")
+      }
+    } else if s.type(at: -1) != .nil {
+      throw LuaError("kc.request: 'headers' must be a table")
+    }
+    s.pop()
     var query: [(name: String, value: String)] = []
     if s.rawGet(1, field: "query") == .table {
       query = try Self.queryPairs(try s.value(at: -1))
@@ -302,9 +325,11 @@ final class KCContext {
       s.pop()
     }
 
-    return APICall(
+    var call = APICall(
       method: method, path: path, query: query, body: body, retries: retries, token: token,
       authenticated: authenticated)
+    call.headers = headers
+    return call
   }
 
   /// The raw request: (true, value, meta) or (false, error table); argument
@@ -320,21 +345,27 @@ final class KCContext {
     return pushOutcome(s, call, outcome)
   }
 
-  /// kc._request_async{...}: the request runs on a thread of its own (so a
-  /// page travels while Lua works on the previous one); answers a function
-  /// that waits for it and returns what request() would.
+  /// kc._request_async{...}: starts the request and answers at once with
+  /// two functions: join (waits, then returns what request() would) and
+  /// cancel. The transfer and its retries run on the client's I/O thread,
+  /// so a page travels while Lua works on the previous one.
   func requestAsync(_ s: LuaState) throws -> LuaResult {
     let call = try parseCall(s)
-    let client = try getClient()
-    let pending = try PendingCall {
+    let handle = try getClient().start(call) { _ in }
+    s.push(function: { [self] s in
+      let outcome: Result<APIResponse, KeycardError>
       do throws(KeycardError) {
-        return .success(try client.send(call))
+        outcome = .success(try handle.wait())
       } catch {
-        return .failure(error)
+        outcome = .failure(error)
       }
-    }
-    s.push(function: { [self] s in pushOutcome(s, call, pending.wait()) })
-    return .results(1)
+      return pushOutcome(s, call, outcome)
+    })
+    s.push(function: { _ in
+      handle.cancel()
+      return .results(0)
+    })
+    return .results(2)
   }
 
   /// Pushes request()'s answer for `outcome`.
@@ -482,43 +513,4 @@ private func distance(_ a: String, _ b: String) -> Int {
     }
   }
   return row[b.count]
-}
-
-/// A request on a thread of its own (kc.request_async); wait() joins it.
-final class PendingCall: @unchecked Sendable {
-  private var thread: pthread_t?
-  /// Written by the thread before it ends, read after pthread_join.
-  private var result: Result<APIResponse, KeycardError>?
-  private let work: @Sendable () -> Result<APIResponse, KeycardError>
-
-  init(_ work: @escaping @Sendable () -> Result<APIResponse, KeycardError>) throws {
-    self.work = work
-    let box = Unmanaged.passRetained(self).toOpaque()
-    var tid = pthread_t()
-    let rc = pthread_create(
-      &tid, nil,
-      { arg in
-        let me = Unmanaged<PendingCall>.fromOpaque(arg!).takeRetainedValue()
-        me.result = me.work()
-        return nil
-      }, box)
-    guard rc == 0 else {
-      Unmanaged<PendingCall>.fromOpaque(box).release()
-      throw LuaError("kc.request_async: cannot start a thread")
-    }
-    thread = tid
-  }
-
-  func wait() -> Result<APIResponse, KeycardError> {
-    if let t = thread {
-      pthread_join(t, nil)
-      thread = nil
-    }
-    return result ?? .failure(KeycardError(kind: .transport, message: "the request ended without an answer"))
-  }
-
-  /// Never waited for: the thread ends alone (this may run on it).
-  deinit {
-    if let t = thread { pthread_detach(t) }
-  }
 }

@@ -137,10 +137,12 @@ class Scripted(BaseHTTPRequestHandler):
     """Answers from a list of (status, headers); records arrival times."""
     script = []
     seen = []
+    headers = []
 
     def do_GET(self):
         Scripted.seen.append((time.monotonic(), self.headers.get("X-Client-Request-ID"),
                               self.headers.get("User-Agent")))
+        Scripted.headers.append(dict(self.headers))
         status, headers = Scripted.script.pop(0) if Scripted.script else (200, {})
         body = b'{"ok":true}' if status == 200 else b'{"message":"scripted","code":"scripted","status":%d}' % status
         self.send_response(status)
@@ -169,6 +171,7 @@ def scripted():
 def scripted_run(server, script, code="local r, m = kc.request{path = '/x'}; print(m.attempts)", retries=None):
     Scripted.script = list(script)
     Scripted.seen = []
+    Scripted.headers = []
     env = clean_env(KEYCARD_API_BASE_URL=f"http://127.0.0.1:{server.server_port}",
                     KEYCARD_API_API_KEY="scripted-key-1", XDG_CONFIG_HOME="/nonexistent")
     if retries is not None:
@@ -217,3 +220,35 @@ def test_backoff_doubles(scripted):
     assert r.stdout.strip() == "4", r.stderr
     g = gaps()
     assert 0.37 <= g[0] < 0.7 and 0.75 <= g[1] < 1.3 and 1.5 <= g[2] < 2.4, g
+
+
+def test_per_call_headers(scripted):
+    code = """
+        kc.request{path = '/x', headers = {["X-Trace-Tag"] = "abc", ["X-N"] = 5}}
+        for _, h in ipairs{{["X-Bad"] = "a\\nb"}, {Authorization = "Bearer x"}, {["a:b"] = "c"}} do
+          local ok, e = pcall(kc.request, {path = '/x', headers = h})
+          print(e)
+        end
+    """
+    r = scripted_run(scripted, [], code)
+    lines = r.stdout.splitlines()
+    assert Scripted.headers[0]["X-Trace-Tag"] == "abc" and Scripted.headers[0]["X-N"] == "5"
+    assert len(Scripted.headers) == 1  # the bad ones sent nothing
+    assert "on one line each" in lines[0] and "not an Authorization header" in lines[1] and "on one line" in lines[2]
+
+
+def test_request_async_overlaps_and_cancels_in_flight(start_sandbox):
+    sb = start_sandbox("--demo")
+    sb.faults("latency=300ms")
+    started = time.monotonic()
+    r = kcsh("-e", """
+        local pending = {}
+        for i = 1, 8 do pending[i] = kc.request_async{path = "/organizations/acme"} end
+        for i = 1, 8 do assert(pending[i]:wait().label == "acme") end
+        local slow = kc.request_async{path = "/organizations/acme", retries = 0}
+        slow:cancel()
+        print(pcall(slow.wait, slow))
+    """, env=sb.env())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "false\tkc.request_async: the request was cancelled"
+    assert time.monotonic() - started < 2.0  # 8 x 300 ms one after the other would be 2.4 s
