@@ -248,6 +248,16 @@ public struct JSONWriter {
   public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
   public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
 
+  /// A key known at compile time: plain ASCII, copied without escaping.
+  public mutating func key(_ k: StaticString) {
+    separate()
+    bytes.append(UInt8(ascii: "\""))
+    k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    bytes.append(UInt8(ascii: "\""))
+    bytes.append(UInt8(ascii: ":"))
+    needsComma = false
+  }
+
   public mutating func key(_ k: String) {
     separate()
     var k = k
@@ -278,10 +288,10 @@ public struct JSONWriter {
   public mutating func raw(_ json: String) { separate(); bytes.append(contentsOf: json.utf8); needsComma = true }
   public mutating func raw(_ json: [UInt8]) { separate(); bytes.append(contentsOf: json); needsComma = true }
 
-  public mutating func field(_ k: String, _ v: String) { key(k); string(v) }
-  public mutating func field(_ k: String, _ v: String?) { key(k); if let v { string(v) } else { null() } }
-  public mutating func field(_ k: String, _ v: Bool) { key(k); bool(v) }
-  public mutating func field(_ k: String, _ v: Int) { key(k); int(v) }
+  public mutating func field(_ k: StaticString, _ v: String) { key(k); string(v) }
+  public mutating func field(_ k: StaticString, _ v: String?) { key(k); if let v { string(v) } else { null() } }
+  public mutating func field(_ k: StaticString, _ v: Bool) { key(k); bool(v) }
+  public mutating func field(_ k: StaticString, _ v: Int) { key(k); int(v) }
 
   public mutating func value(_ v: JSON) {
     switch v {
@@ -308,7 +318,12 @@ public struct JSONWriter {
   private mutating func writeEscaped(_ s: UnsafeBufferPointer<UInt8>) {
     bytes.append(UInt8(ascii: "\""))
     // Most text needs no escape: copy it in one go.
-    if !s.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+    var clean = true
+    for c in s where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
+      clean = false
+      break
+    }
+    if clean {
       bytes.append(contentsOf: s)
       bytes.append(UInt8(ascii: "\""))
       return

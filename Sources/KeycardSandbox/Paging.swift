@@ -95,8 +95,11 @@ struct PageSource {
 }
 
 struct Page {
-  /// Each item's row key and its JSON, in list order.
-  var items: [(seq: Int64, json: [UInt8])]
+  /// The items as a JSON array, in list order.
+  var itemsJSON: [UInt8]
+  var count: Int
+  var firstSeq: Int64?
+  var lastSeq: Int64?
   var hasNext: Bool
   var hasPrev: Bool
 }
@@ -105,26 +108,46 @@ func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest, rend
   let descending = req.before != nil && req.after == nil
   let low = req.after ?? -1
   let high = req.before ?? Int64.max
-  var items: [(seq: Int64, json: [UInt8])] = []
-  items.reserveCapacity(req.limit + 1)
+  let direct = sources.count == 1 && !descending
+  // The common case (one table, forward) renders rows straight into the page;
+  // merged or backward pages render each row apart, then put them in order.
+  var out = JSONWriter(capacity: direct ? 300 * req.limit : 64)
+  out.beginArray()
+  var rows: [(seq: Int64, json: [UInt8])] = []
+  var seqs: [Int64] = []
+  seqs.reserveCapacity(req.limit + 1)
   for s in sources {
     let sql = "\(s.select) AND seq > ? AND seq < ? ORDER BY seq \(descending ? "DESC" : "ASC") LIMIT ?"
     var n = 0
     try forEachRow(db, sql, StatementArguments(s.args + [low, high, req.limit + 1])) { row in
       n += 1
-      // the extra row only tells that there is more: no need to render it
-      if n > req.limit { items.append((row.int64(0), [])); return }
-      var w = JSONWriter(capacity: 320)
-      render(&w, row)
-      items.append((row.int64(0), w.bytes))
+      let seq = row.int64(0)
+      if direct {
+        seqs.append(seq)
+        // the extra row only tells that there is more: no need to render it
+        if n <= req.limit { render(&out, row) }
+      } else {
+        var w = JSONWriter(capacity: 320)
+        if n <= req.limit { render(&w, row) }
+        rows.append((seq, w.bytes))
+      }
     }
   }
-  if sources.count > 1 {
-    items.sort { descending ? $0.seq > $1.seq : $0.seq < $1.seq }
+  let extra: Bool
+  if direct {
+    extra = seqs.count > req.limit
+    if extra { seqs.removeLast(seqs.count - req.limit) }
+  } else {
+    // a row past the limit of its own table is past the limit of the merge too,
+    // so the unrendered rows are always among those cut off here
+    if sources.count > 1 { rows.sort { descending ? $0.seq > $1.seq : $0.seq < $1.seq } }
+    extra = rows.count > req.limit
+    if extra { rows.removeLast(rows.count - req.limit) }
+    if descending { rows.reverse() }
+    for r in rows { out.raw(r.json) }
+    seqs = rows.map(\.seq)
   }
-  let extra = items.count > req.limit
-  if extra { items.removeLast(items.count - req.limit) }
-  if descending { items.reverse() }
+  out.endArray()
 
   func anyExists(_ cond: String, _ v: Int64) throws -> Bool {
     for s in sources where try exists(db, "\(s.select) AND seq \(cond) ?", StatementArguments(s.args + [v])) {
@@ -132,7 +155,7 @@ func fetchPage(_ db: Database, _ sources: [PageSource], _ req: PageRequest, rend
     }
     return false
   }
-  var page = Page(items: items, hasNext: extra, hasPrev: false)
+  var page = Page(itemsJSON: out.bytes, count: seqs.count, firstSeq: seqs.first, lastSeq: seqs.last, hasNext: extra, hasPrev: false)
   if descending {
     page.hasPrev = extra
     page.hasNext = try anyExists(">=", high)
@@ -149,9 +172,9 @@ func writePageInfo(_ w: inout JSONWriter, _ page: Page, tag: String) {
   w.beginObject()
   w.field("has_next_page", page.hasNext)
   w.field("has_prev_page", page.hasPrev)
-  if let first = page.items.first, let last = page.items.last {
-    w.field("start_cursor", Cursor.encode(tag: tag, seq: first.seq))
-    w.field("end_cursor", Cursor.encode(tag: tag, seq: last.seq))
+  if let first = page.firstSeq, let last = page.lastSeq {
+    w.field("start_cursor", Cursor.encode(tag: tag, seq: first))
+    w.field("end_cursor", Cursor.encode(tag: tag, seq: last))
   }
   w.endObject()
 }

@@ -24,19 +24,17 @@ func writePermissions(_ w: inout JSONWriter, _ resource: String, _ actions: [Str
   w.beginObject()
   w.key(resource)
   w.beginObject()
-  for a in actions { w.field(a, true) }
+  for a in actions { w.key(a); w.bool(true) }
   w.endObject()
   w.endObject()
 }
 
 /// {"items": [...], "page_info": {...}} for one page; `extra` adds fields after.
 func listBody(_ page: Page, tag: String, listPermissions: String?, extra: ((inout JSONWriter) -> Void)? = nil) -> [UInt8] {
-  var w = JSONWriter(capacity: 256 + page.items.reduce(0) { $0 + $1.json.count + 1 })
+  var w = JSONWriter(capacity: 256 + page.itemsJSON.count)
   w.beginObject()
   w.key("items")
-  w.beginArray()
-  for item in page.items { w.raw(item.json) }
-  w.endArray()
+  w.raw(page.itemsJSON)
   writePageInfo(&w, page, tag: tag)
   if let p = listPermissions { writePermissions(&w, p, ["list", "create"]) }
   extra?(&w)

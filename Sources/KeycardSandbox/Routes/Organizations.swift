@@ -163,9 +163,9 @@ extension Sandbox {
       return listBody(p, tag: "idn", listPermissions: perm ? "identities" : nil, extra: { w in
         w.key("pagination")
         w.beginObject()
-        if let first = p.items.first, let last = p.items.last {
-          w.field("after_cursor", Cursor.encode(tag: "idn", seq: last.seq))
-          w.field("before_cursor", Cursor.encode(tag: "idn", seq: first.seq))
+        if let first = p.firstSeq, let last = p.lastSeq {
+          w.field("after_cursor", Cursor.encode(tag: "idn", seq: last))
+          w.field("before_cursor", Cursor.encode(tag: "idn", seq: first))
         }
         if let count { w.field("total_count", count) }
         w.endObject()
