@@ -140,9 +140,9 @@ end
 
 --- Pages of a list, lazily. `fetch(cursor_args, async)` requests one page
 --- and returns its decoded answer, or (async) a handle whose :wait() does;
---- `wrap(item)` turns an item into a record.
+--- items get metatable `mt` (records), when given.
 --- Returns an Iter over the items of every page.
-function iter.pages(fetch, wrap, count)
+function iter.pages(fetch, mt, count)
   local items, i, n = nil, 0, 0
   local pending, done = nil, false
   local function advance(page)
@@ -155,24 +155,30 @@ function iter.pages(fetch, wrap, count)
       done = true
     end
   end
-  local function nextfn()
-    while true do
-      if i < n then
-        i = i + 1
-        local v = items[i]
-        items[i] = nil -- the loop keeps no more than two pages alive
-        return wrap(v)
-      end
-      if items == nil then
-        advance(fetch({}, false))
-      elseif done then
-        return nil
-      else
-        local h = pending
-        pending = nil
-        advance(h:wait())
-      end
+  local nextfn
+  -- The slow path, once a page: the next page's items, or the end.
+  local function turn()
+    if items == nil then
+      advance(fetch({}, false))
+    elseif done then
+      return nil
+    else
+      local h = pending
+      pending = nil
+      advance(h:wait())
     end
+    return nextfn()
+  end
+  -- The per-item path: as little as possible.
+  function nextfn()
+    if i < n then
+      i = i + 1
+      local v = items[i]
+      items[i] = nil -- the loop keeps no more than two pages alive
+      if mt then setmetatable(v, mt) end
+      return v
+    end
+    return turn()
   end
   local function close()
     done, items, n = true, {}, 0

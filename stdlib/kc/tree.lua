@@ -174,7 +174,7 @@ local function paged_methods(r, op, class, methods)
       return (kc.request { method = "GET", path = path, query = q })
     end, base, path
   end
-  local function walker(ctx, args, wrapitem)
+  local function walker(ctx, args, mt)
     local fetch, base, path = fetcher(ctx, args)
     local count
     if op.total_count then
@@ -197,7 +197,7 @@ local function paged_methods(r, op, class, methods)
         return first(cursor, async)
       end
     end
-    return iter.pages(fetch, wrapitem, count)
+    return iter.pages(fetch, mt, count)
   end
   if op.name == "list" then
     local where = r.lua .. ":list"
@@ -220,7 +220,7 @@ local function paged_methods(r, op, class, methods)
     local function each(self, args)
       selfcheck(self, class, where_each)
       args = argcheck(op, args, where_each)
-      return walker(self._ctx, args, function(item) return wrap(self, item) end)
+      return walker(self._ctx, args, self._mt)
     end
     class.list, class.each = list, each
     tree.docs[list] = op
@@ -230,7 +230,7 @@ local function paged_methods(r, op, class, methods)
     local where = r.record .. ":" .. op.name
     local function m(self, args)
       args = argcheck(op, args, where)
-      return walker(record_ctx(r, records.collection(self), self.id), args, function(item) return item end)
+      return walker(record_ctx(r, records.collection(self), self.id), args, nil)
     end
     methods[op.name] = m
     tree.docs[m] = op
