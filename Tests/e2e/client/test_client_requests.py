@@ -144,7 +144,9 @@ class Scripted(BaseHTTPRequestHandler):
                               self.headers.get("User-Agent")))
         Scripted.headers.append(dict(self.headers))
         status, headers = Scripted.script.pop(0) if Scripted.script else (200, {})
+        headers = dict(headers)
         body = b'{"ok":true}' if status == 200 else b'{"message":"scripted","code":"scripted","status":%d}' % status
+        body = headers.pop("body", body)
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -252,3 +254,18 @@ def test_request_async_overlaps_and_cancels_in_flight(start_sandbox):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "false\tkc.request_async: the request was cancelled"
     assert time.monotonic() - started < 2.0  # 8 x 300 ms one after the other would be 2.4 s
+
+
+def test_invalid_json_answer_is_a_decode_error(scripted):
+    code = """
+        for i = 1, 3 do
+          local ok, e = pcall(kc.request, {path = '/x'})
+          print(e.kind, e.status, e.attempts, (e.message:gsub('\\n', ' ')))
+        end
+    """
+    r = scripted_run(scripted, [(200, {"body": b'{"items":[1,2'}), (200, {"body": b'\xff\xfe'}),
+                                (502, {"body": b"<html>Bad gateway</html>", "x-should-retry": "false"})], code)
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("decode\t200\t1\tthe answer is not valid JSON: invalid JSON:"), lines
+    assert lines[1].startswith("decode\t200\t1\t"), lines
+    assert lines[2] == "api\t502\t1\t<html>Bad gateway</html>", lines
