@@ -1,5 +1,5 @@
-"""kc.request_async: the request runs on a thread of its own; the handle's
-wait() answers (or raises) as kc.request would, cancel() drops the answer."""
+"""kc.request_async, which the tree's prefetch uses: the handle's wait()
+answers (or raises) as kc.request would; cancel() stops the request."""
 from treelib import ok, requests_seen, clear_requests
 
 
@@ -23,7 +23,7 @@ def test_request_async_wait_error_cancel(demo):
     assert lines[2] == "false\tkc.request_async: the request was cancelled"
     assert lines[3] == "false\tbad argument #1 to 'request_async' (table expected, got string)"
     assert lines[4] == "initech"
-    paths = sorted(r["path"] for r in requests_seen(demo))
-    # the cancelled one was still sent (and its answer dropped)
-    assert paths == sorted(["/organizations/acme", "/organizations/no-such-org", "/organizations/globex",
-                            "/organizations/initech"])
+    paths = set(r["path"] for r in requests_seen(demo))
+    # the cancelled one may have reached the server before it was stopped
+    assert paths - {"/organizations/globex"} == {
+        "/organizations/acme", "/organizations/no-such-org", "/organizations/initech"}
