@@ -27,7 +27,7 @@ extension LuaState {
   /// it is a Lua thread (it counts for the C-stack limit).
   public func resume(nargs: Int32, from: LuaState? = nil) throws(LuaError) -> LuaResumeResult {
     var n: Int32 = 0
-    let status = lua_resume(L, from?.L, nargs, &n)
+    let status = kcsh_resume(L, from?.L, nargs, &n)
     switch status {
     case LUA_OK: return .returned(n)
     case LUA_YIELD: return .yielded(n)

@@ -5,8 +5,11 @@ import LuaShim
 /// nothing; `LuaVM` owns the state. Every method here either cannot raise a Lua
 /// error or runs the raising part under `lua_pcall` and throws `LuaError`.
 ///
-/// The one exception is running out of memory, which Lua reports by raising
-/// from inside any allocating call; kcsh treats that as fatal, like Swift does.
+/// Running out of memory is the one error any allocating call can raise. A
+/// `LuaVM` guards its allocator: while Swift frames are unprotected (inside a
+/// Swift function, outside the protected calls it makes) a failed allocation
+/// stops the process, as it would in Swift, rather than longjmp over them;
+/// in Lua code it is the usual catchable "not enough memory".
 ///
 /// Pushing methods make room on the stack themselves (a Swift function starts
 /// with `LUA_MINSTACK`, 20, free slots), and stop the process rather than

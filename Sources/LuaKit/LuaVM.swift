@@ -21,13 +21,17 @@ public final class LuaVM {
       let message = LuaState(L!).string(at: -1) ?? "?"
       fatalError("unprotected error in call to Lua API (\(message))")
     })
+    guard kcsh_guard_allocator(L) != 0 else {
+      lua_close(L)
+      throw LuaError("cannot create state: not enough memory")
+    }
     kcsh_setowner(L, Unmanaged.passUnretained(self).toOpaque())
     if openLibraries { try state.check(kcsh_popenlibs(L)) }
   }
 
   deinit {
     kcsh_setowner(L, nil)  // __gc callbacks during close must not reach self
-    lua_close(L)
+    kcsh_close(L)
   }
 
   @discardableResult

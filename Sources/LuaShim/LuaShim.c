@@ -1,6 +1,8 @@
 #include "LuaShim.h"
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 static kcsh_dispatch_fn dispatch_fn;
 static kcsh_resume_fn resume_fn;
@@ -10,6 +12,23 @@ static kcsh_release_fn release_fn;
  * other Lua code can run: a thread-local is enough (no per-state slot). */
 static _Thread_local int argerror_index;
 static _Thread_local int yield_count;
+
+/* 1 while Swift frames sit between the running code and the nearest
+ * protected call: while a Swift function (or a Swift deinit run by __gc)
+ * runs, until it makes a protected call of its own. An allocation failing
+ * then would make Lua raise "not enough memory" and longjmp over those
+ * frames, so the guarded allocator stops the process instead. Elsewhere the
+ * error is raised as usual and a script can catch it, as under lua5.4. */
+static _Thread_local int in_swift;
+
+/* lua_pcall with in_swift cleared: errors inside are caught by this call. */
+static int protected_call(lua_State *L, int nargs, int nresults, int msgh) {
+  int saved = in_swift;
+  in_swift = 0;
+  int status = lua_pcall(L, nargs, nresults, msgh);
+  in_swift = saved;
+  return status;
+}
 
 static const char *const FUNCTION_MT = "kcsh.function";
 static const char *const CONTINUATION_MT = "kcsh.continuation";
@@ -49,7 +68,10 @@ static int box_gc(lua_State *L) {
   if (b != NULL && b->box != NULL) {
     void *box = b->box;
     b->box = NULL; /* a resurrected or twice-finalized userdata must not release twice */
+    int saved = in_swift;
+    in_swift = 1; /* a deinit may use the Lua API */
     release_fn(box);
+    in_swift = saved;
   }
   return 0;
 }
@@ -76,7 +98,11 @@ static int continuation(lua_State *L, int status, lua_KContext ctx) {
   int base = (int)ctx;
   kcsh_box *b = to_box(L, base);
   if (b == NULL || b->box == NULL) return luaL_error(L, "Swift continuation was released");
-  return finish(L, resume_fn(L, b->box, base));
+  int saved = in_swift;
+  in_swift = 1;
+  int result = resume_fn(L, b->box, base);
+  in_swift = saved;
+  return finish(L, result);
 }
 
 /* Acts on what Swift returned, now that its frames are gone. */
@@ -111,7 +137,11 @@ static int trampoline(lua_State *L) {
    * replaced it or a script ran its __gc by hand. */
   if (b == NULL || b->magic != BOX_MAGIC || b->box == NULL)
     return luaL_error(L, "Swift function was released");
-  return finish(L, dispatch_fn(L, b->box));
+  int saved = in_swift;
+  in_swift = 1;
+  int status = dispatch_fn(L, b->box);
+  in_swift = saved;
+  return finish(L, status);
 }
 
 void kcsh_push_swift_function(lua_State *L, void *box) {
@@ -183,7 +213,7 @@ int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, kcsh_msghandler);
   lua_insert(L, base);
-  int status = lua_pcall(L, nargs, nresults, base);
+  int status = protected_call(L, nargs, nresults, base);
   lua_remove(L, base);
   return status;
 }
@@ -197,7 +227,7 @@ int kcsh_pgettable(lua_State *L, int idx) {
   lua_pushcfunction(L, gettable_k);
   lua_pushvalue(L, idx);
   lua_rotate(L, -3, -1); /* fn, t, k */
-  return lua_pcall(L, 2, 1, 0);
+  return protected_call(L, 2, 1, 0);
 }
 
 static int settable_k(lua_State *L) { /* t, k, v */
@@ -209,7 +239,7 @@ int kcsh_psettable(lua_State *L, int idx) {
   lua_pushcfunction(L, settable_k);
   lua_pushvalue(L, idx);
   lua_rotate(L, -4, 2); /* fn, t, k, v */
-  return lua_pcall(L, 3, 0, 0);
+  return protected_call(L, 3, 0, 0);
 }
 
 static int tolstring_k(lua_State *L) {
@@ -220,7 +250,7 @@ int kcsh_ptolstring(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_pushcfunction(L, tolstring_k);
   lua_pushvalue(L, idx);
-  return lua_pcall(L, 1, 1, 0);
+  return protected_call(L, 1, 1, 0);
 }
 
 static int openlibs_k(lua_State *L) {
@@ -229,7 +259,48 @@ static int openlibs_k(lua_State *L) {
 }
 int kcsh_popenlibs(lua_State *L) {
   lua_pushcfunction(L, openlibs_k);
-  return lua_pcall(L, 0, 0, 0);
+  return protected_call(L, 0, 0, 0);
+}
+
+int kcsh_resume(lua_State *L, lua_State *from, int nargs, int *nresults) {
+  int saved = in_swift;
+  in_swift = 0;
+  int status = lua_resume(L, from, nargs, nresults);
+  in_swift = saved;
+  return status;
+}
+
+typedef struct {
+  lua_Alloc f;
+  void *ud;
+} guarded_alloc;
+
+static void *guarded(void *ud, void *ptr, size_t osize, size_t nsize) {
+  guarded_alloc *g = (guarded_alloc *)ud;
+  void *p = g->f(g->ud, ptr, osize, nsize);
+  if (p == NULL && nsize > 0 && in_swift) {
+    fputs("kcsh: not enough memory (in a Swift function; Lua cannot raise there)\n", stderr);
+    abort();
+  }
+  return p;
+}
+
+int kcsh_guard_allocator(lua_State *L) {
+  guarded_alloc *g = (guarded_alloc *)malloc(sizeof *g);
+  if (g == NULL) return 0;
+  g->f = lua_getallocf(L, &g->ud);
+  lua_setallocf(L, guarded, g);
+  return 1;
+}
+
+void kcsh_close(lua_State *L) {
+  void *ud;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  int saved = in_swift;
+  in_swift = 0; /* finalizers run protected; their deinits guard themselves */
+  lua_close(L);
+  in_swift = saved;
+  if (f == guarded) free(ud);
 }
 
 int kcsh_gc(lua_State *L, int what, int arg) { return lua_gc(L, what, arg); }

@@ -53,6 +53,16 @@ void *kcsh_to_swift_object(lua_State *L, int idx, const char *tname);
 /* Pushes a userdata that owns a continuation box (released by __gc). */
 void kcsh_push_continuation(lua_State *L, void *box);
 
+/* Wraps the allocator of L so that a failed allocation while Swift frames
+ * are unprotected (inside a Swift function, before it makes a protected
+ * call) stops the process instead of raising through them. Elsewhere
+ * "not enough memory" is raised as usual. Returns 0 if it could not. */
+int kcsh_guard_allocator(lua_State *L);
+/* lua_close, then frees what kcsh_guard_allocator allocated. */
+void kcsh_close(lua_State *L);
+/* lua_resume, counted as a protected call. */
+int kcsh_resume(lua_State *L, lua_State *from, int nargs, int *nresults);
+
 /* Protected operations: they return a Lua status (LUA_OK or an error, with the
  * error value on top) instead of raising. */
 int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults);
