@@ -32,7 +32,7 @@ function Iter:__call()
   return self._next()
 end
 
--- Closing lets go of a page request in flight: `local it <close> = ...`,
+-- Closing stops a page request in flight: `local it <close> = ...`,
 -- take/first/collect/count when they are done, or the collector after a
 -- `break` (no request is made after the loop either way).
 function Iter:__close()
@@ -144,13 +144,18 @@ end
 --- Returns an Iter over the items of every page.
 function iter.pages(fetch, mt, count)
   local items, i, n = nil, 0, 0
-  local pending, done = nil, false
+  local done = false
+  -- The request in flight lives here: when the loop is left by `break` and
+  -- the iterator is collected, __gc stops it.
+  local flight = setmetatable({}, { __gc = function(f)
+    if f.pending then f.pending:cancel() end
+  end })
   local function advance(page)
     items, i, n = page.items or {}, 0, #(page.items or {})
     local info = page.page_info
     if info and info.has_next_page and info.end_cursor then
       -- Prefetch: the next page travels while the caller works on this one.
-      pending = fetch({ after = info.end_cursor }, true)
+      flight.pending = fetch({ after = info.end_cursor }, true)
     else
       done = true
     end
@@ -163,8 +168,8 @@ function iter.pages(fetch, mt, count)
     elseif done then
       return nil
     else
-      local h = pending
-      pending = nil
+      local h = flight.pending
+      flight.pending = nil
       advance(h:wait())
     end
     return nextfn()
@@ -182,9 +187,9 @@ function iter.pages(fetch, mt, count)
   end
   local function close()
     done, items, n = true, {}, 0
-    if pending then
-      pending:cancel()
-      pending = nil
+    if flight.pending then
+      flight.pending:cancel()
+      flight.pending = nil
     end
   end
   -- The server's total holds only before the walk starts; after, walk.
