@@ -20,7 +20,8 @@ function records.metatable(r, coll, methods, child, complete)
   local mt = {
     __name = "kc." .. r.record,
     __kc = coll,
-    -- Raw data for completion (no Lua runs there): method and child names.
+    -- Raw data for completion (no Lua runs there): method and child names;
+    -- tree.lua adds __params, the field names of each method's argument table.
     __complete = complete,
   }
   function mt.__index(t, k)

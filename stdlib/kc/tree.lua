@@ -144,6 +144,7 @@ local function collection(r, ctx, parent_record)
   local class = tree.classes[r.name]
   local coll = setmetatable({ _ctx = ctx, _parent = parent_record }, class)
   coll._mt = records.metatable(r, coll, class._record_methods, class._child, class._complete)
+  coll._mt.__params = class._params
   return coll
 end
 
@@ -333,6 +334,17 @@ local function build_class(r)
   sort(names)
   class._complete = names
   class._resource = r
+  -- Completion data for argument tables: method -> its field names, sorted
+  -- (`org.users:update{ro` completes to role).
+  local params = {}
+  for _, op in ipairs(r.operations) do
+    local fields = {}
+    for _, p in ipairs(op.params) do fields[#fields + 1] = p.name end
+    sort(fields)
+    params[op.name] = fields
+    if op.paged and op.name == "list" then params.each = fields end
+  end
+  class._params = params
 
   class.__tostring = function(self)
     local parent = self._parent

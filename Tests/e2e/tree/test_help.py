@@ -61,7 +61,8 @@ def test_help_of_kc_collections_records_and_shortcuts(demo):
 
 def test_completion_data(demo):
     """Collections complete through their __index table; records, whose
-    __index is a function, carry the names in their metatable's __complete."""
+    __index is a function, carry the names in their metatable's __complete;
+    _params / __params give the field names of each method's argument table."""
     lines = ok('''
       local org = kc.org("acme")
       print(table.concat(getmetatable(org).__complete, " "))
@@ -73,7 +74,11 @@ def test_completion_data(demo):
       print(table.concat(names, " "))
       local sa = org.service_accounts:list{limit = 1}.items[1]
       print(table.concat(getmetatable(sa).__complete, " "))
+      print(table.concat(getmetatable(org.users).__index._params.update, " "),
+        table.concat(getmetatable(sa).__params.update, " "),
+        table.concat(getmetatable(org).__params.identities, " "))
     ''', demo)
     assert lines[0] == "identities invitations reload roles service_accounts sso token update users"
     assert lines[1] == "delete each get list update"
     assert lines[2] == "credentials delete reload update"
+    assert lines[3] == "role status\tdescription name\tafter before expand limit query role"
