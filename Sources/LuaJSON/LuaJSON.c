@@ -49,6 +49,11 @@ typedef struct {
   const unsigned char *start, *p, *end;
   int null_idx, array_mt_idx; /* absolute stack indices */
   int depth;
+  /* The size of the last object and array seen at each depth: the items of
+   * a page share a shape, so a table made with the previous one's size
+   * needs no rehashing as it fills (4 rehashes for a 7-field object). */
+  int object_hint[MAX_DEPTH + 2];
+  int array_hint[MAX_DEPTH + 2];
 } Decoder;
 
 static int fail(Decoder *d, const unsigned char *at, const char *what) {
@@ -277,13 +282,14 @@ static void decode_object(Decoder *d) {
   if (++d->depth > MAX_DEPTH) fail(d, d->p, "nesting deeper than 1000 levels");
   if (!lua_checkstack(L, 4)) fail(d, d->p, "too deep for the Lua stack");
   d->p++;
-  lua_newtable(L);
+  lua_createtable(L, 0, d->object_hint[d->depth]);
   skip_ws(d);
   if (d->p < d->end && *d->p == '}') {
     d->p++;
     d->depth--;
     return;
   }
+  int fields = 0;
   for (;;) {
     skip_ws(d);
     if (d->p >= d->end || *d->p != '"') fail(d, d->p, "expected a string key");
@@ -292,8 +298,12 @@ static void decode_object(Decoder *d) {
     if (d->p >= d->end || *d->p != ':') fail(d, d->p, "expected ':'");
     d->p++;
     skip_ws(d);
-    if (decode_value(d)) lua_rawset(L, -3);
-    else lua_pop(L, 1); /* null: the field stays absent */
+    if (decode_value(d)) {
+      lua_rawset(L, -3);
+      fields++;
+    } else {
+      lua_pop(L, 1); /* null: the field stays absent */
+    }
     skip_ws(d);
     if (d->p >= d->end) fail(d, d->p, "expected ',' or '}'");
     if (*d->p == ',') {
@@ -306,6 +316,7 @@ static void decode_object(Decoder *d) {
     }
     fail(d, d->p, "expected ',' or '}'");
   }
+  d->object_hint[d->depth] = fields;
   d->depth--;
 }
 
@@ -314,7 +325,7 @@ static void decode_array(Decoder *d) {
   if (++d->depth > MAX_DEPTH) fail(d, d->p, "nesting deeper than 1000 levels");
   if (!lua_checkstack(L, 4)) fail(d, d->p, "too deep for the Lua stack");
   d->p++;
-  lua_newtable(L);
+  lua_createtable(L, d->array_hint[d->depth], 0);
   lua_pushvalue(L, d->array_mt_idx);
   lua_setmetatable(L, -2);
   skip_ws(d);
@@ -340,6 +351,7 @@ static void decode_array(Decoder *d) {
     }
     fail(d, d->p, "expected ',' or ']'");
   }
+  d->array_hint[d->depth] = (int)(i - 1 < 1 << 20 ? i - 1 : 1 << 20);
   d->depth--;
 }
 
@@ -372,6 +384,8 @@ static int decode(lua_State *L, const char *s, size_t n) {
   d.start = d.p = (const unsigned char *)s;
   d.end = d.start + n;
   d.depth = 0;
+  memset(d.object_hint, 0, sizeof d.object_hint);
+  memset(d.array_hint, 0, sizeof d.array_hint);
   /* A UTF-8 byte order mark is not JSON; say so rather than "expected a value". */
   if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) fail(&d, d.p, "byte order mark");
   skip_ws(&d);
