@@ -1,3 +1,26 @@
+// LuaKit in brief (see each declaration for details):
+//
+//   let vm = try LuaVM()                      // all standard libraries open
+//   vm.register("add") { L in                 // a Swift function, callable from Lua
+//     L.push(try L.checkInteger(1) + L.checkInteger(2))
+//     return .results(1)                      // or .yield(n), .yieldThen(n) { L, base in ... }
+//   }
+//   try vm.run("print(add(1, 2))")            // errors: LuaError (message, traceback, value)
+//
+// Values: push(_:) and value(at:)/values(from:) with LuaValue (nil, boolean,
+// integer, number, string as bytes, table copied deeply, reference); ref(at:)
+// keeps any value alive as a LuaRef; call(_:_:) calls a function value or
+// LuaRef. Tables on the stack: getField/setField and getTable/setTable (with
+// metamethods, protected), rawGet/rawSet (without). Swift objects:
+// push(object:metatable:setup:), object(at:...), checkObject. Coroutines
+// driven from Swift: newThread(), resume(nargs:).
+//
+// The rules that keep it safe: a Swift function never raises or yields
+// itself (it returns, and LuaShim's C trampoline raises or yields after the
+// Swift frames are gone); Swift calls into Lua only in protected mode; pushes
+// make room on the stack; out of memory inside a Swift function stops the
+// process instead of raising through it.
+
 import CLua
 import LuaShim
 
