@@ -14,8 +14,9 @@ extension Sandbox {
     guard let auth = call.header("Authorization") else { throw APIError.unauthorized }
     let parts = auth.split(separator: " ", maxSplits: 1)
     guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
-    let hash = SHA256.hex(parts[1].trimmingSpaces)
-    if hash == apiKeyHash { return .admin }
+    let presented = parts[1].trimmingSpaces
+    if constantTimeEqual(presented, apiKey) { return .admin }
+    let hash = SHA256.hex(presented)
     let now = Clock.nowSeconds()
     let found: (Int64?, Double)? = try await store.read { db in
       guard let r = try fetchRow(db, "SELECT org, expires_at FROM tokens WHERE hash = ?", [hash]) else { return nil }
@@ -95,4 +96,13 @@ extension Sandbox {
     guard let token else { throw oauthError(401, "invalid_client", "client authentication failed: unknown client or wrong secret") }
     return Reply(body: Sandbox.tokenJSON(token, ttl: ttl))
   }
+}
+
+/// Compares without stopping at the first difference, so timing tells nothing.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+  let x = Array(a.utf8), y = Array(b.utf8)
+  guard x.count == y.count else { return false }
+  var diff: UInt8 = 0
+  for i in 0..<x.count { diff |= x[i] ^ y[i] }
+  return diff == 0
 }

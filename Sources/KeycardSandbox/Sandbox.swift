@@ -30,8 +30,8 @@ public struct SandboxContext: RequestContext {
 /// The local Keycard API: state shared by every request.
 public final class Sandbox: Sendable {
   public let store: Store
+  /// Held in memory only (never in the database), to compare presented keys with.
   public let apiKey: String
-  let apiKeyHash: String
   /// The principal that the API key stands for (invitations' created_by).
   let adminID: String
   let tokenTTL: Int
@@ -43,7 +43,6 @@ public final class Sandbox: Sendable {
   public init(_ options: SandboxOptions, logger: Logger = Logger(label: "kcsh-sandbox")) throws {
     store = try Store(path: options.dbPath)
     apiKey = options.apiKey ?? Ids.secret(prefix: "kcsb_")
-    apiKeyHash = SHA256.hex(apiKey)
     adminID = "sandboxadmin00000000000000"
     tokenTTL = options.tokenTTL
     let seed = options.seed ?? UInt64.random(in: 0...UInt64.max)

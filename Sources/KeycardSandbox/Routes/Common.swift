@@ -8,8 +8,8 @@ struct OrgRef: Sendable {
 }
 
 func findOrg(_ db: Database, _ key: String, _ who: Principal) throws -> OrgRef {
-  let r = try fetchRow(db, "SELECT seq, id, name FROM organizations WHERE id = ?", [key])
-    ?? fetchRow(db, "SELECT seq, id, name FROM organizations WHERE label = ?", [key])
+  // One statement for both: an ID wins over a label that happens to be equal.
+  let r = try fetchRow(db, "SELECT seq, id, name FROM organizations WHERE id = ?1 OR label = ?1 ORDER BY id = ?1 DESC LIMIT 1", [key])
   guard let r else { throw APIError.notFound("organization '\(key.prefix(100))'") }
   let org = OrgRef(seq: r[0], id: r[1], name: r[2])
   if case .organization(let allowed) = who, allowed != org.seq {
