@@ -106,7 +106,7 @@ for _, r in ipairs(api.resources) do
         w("")
       end
       if op.returns then
-        w("Returns: `", op.returns, "`.")
+        w("Returns: ", (help.returns(op):gsub("([%w_%[%]]+)$", "`%1`")), ".")
         w("")
       end
       if form == nil and op.example then

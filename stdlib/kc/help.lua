@@ -83,6 +83,11 @@ function help.params(op, form)
   return rows
 end
 
+-- What an operation answers, when it is not a record of its resource.
+function help.returns(op)
+  return op.paged and ("an iterator of " .. op.returns) or op.returns
+end
+
 local function indent(text, pad)
   return pad .. text:gsub("\n", "\n" .. pad)
 end
@@ -111,7 +116,7 @@ local function op_text(op, form)
       if row.doc ~= "" then lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format("", row.doc) end
     end
   end
-  if op.returns then lines[#lines + 1] = "  Returns: " .. op.returns end
+  if op.returns then lines[#lines + 1] = "  Returns: " .. help.returns(op) end
   if op.example and form == nil then
     lines[#lines + 1] = "  Example:"
     lines[#lines + 1] = indent(op.example, "    ")
