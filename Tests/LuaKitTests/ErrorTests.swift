@@ -47,6 +47,53 @@ final class ErrorTests: XCTestCase {
     XCTAssertEqual(try vm.first("return add(2, 3)"), 5)
   }
 
+  func testArgumentChecksMatchLauxlib() throws {
+    let vm = try LuaVM()
+    vm.register("str") { L in
+      L.push(try L.checkString(1))
+      L.push(L.type(at: 1) == .string)  // a number is converted in place
+      return .results(2)
+    }
+    vm.register("tbl") { L in
+      try L.checkTable(1)
+      return .results(0)
+    }
+    XCTAssertEqual(try vm.run("return str(12)"), ["12", true])
+    XCTAssertEqual(try vm.run("return str(1.5)"), ["1.5", true])
+    XCTAssertEqual(
+      try vm.first("return select(2, pcall(str, {}))"),
+      "bad argument #1 to 'str' (string expected, got table)")  // found as a global
+    // __name of the metatable names the type, as luaL_typeerror does.
+    XCTAssertEqual(
+      try vm.first("return select(2, pcall(tbl, io.stdout))"),
+      "bad argument #1 to 'tbl' (table expected, got FILE*)")
+    XCTAssertEqual(
+      try vm.first("return select(2, pcall(tbl))"),
+      "bad argument #1 to 'tbl' (table expected, got no value)")
+    // The same text as Lua's own functions give.
+    XCTAssertEqual(
+      try vm.first("return select(2, pcall(string.rep, io.stdout))"),
+      "bad argument #1 to 'string.rep' (string expected, got FILE*)")
+  }
+
+  func testErrorConvertiblePushesExactlyOneValue() throws {
+    struct Nothing: LuaErrorConvertible, CustomStringConvertible {
+      var description: String { "nothing pushed" }
+      func pushLuaError(onto state: LuaState) {}
+    }
+    struct Two: LuaErrorConvertible {
+      func pushLuaError(onto state: LuaState) {
+        state.push("first")
+        state.push("second")
+      }
+    }
+    let vm = try LuaVM()
+    vm.register("nothing") { _ in throw Nothing() }
+    vm.register("two") { _ in throw Two() }
+    XCTAssertEqual(try vm.run("return pcall(nothing)"), [false, "nothing pushed"])
+    XCTAssertEqual(try vm.run("return pcall(two)"), [false, "first"])
+  }
+
   func testArgumentErrorOnMethodCall() throws {
     let vm = try LuaVM()
     vm.state.newTable()
