@@ -26,7 +26,9 @@ final class UnitTests: XCTestCase {
   func testJSONWriterEscapes() {
     var w = JSONWriter()
     w.beginObject()
-    w.field("k\"", "a\nb\u{01}\\")
+    let dynamicKey: String = "k\""  // keys from data are escaped; StaticString keys are trusted
+    w.key(dynamicKey)
+    w.string("a\nb\u{01}\\")
     w.field("n", 3)
     w.endObject()
     XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"k\"":"a\nb\u0001\\","n":3}"#)
