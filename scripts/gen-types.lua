@@ -145,6 +145,7 @@ w("---@field organizations ", collname(api.by_name.organizations), " ", oneline(
 w("---@field null kc.Null An explicit JSON null in a request body.")
 w("---@field request fun(t: {method?: string, path: string, query?: table, body?: any}): any, table Any endpoint, decoded.")
 w("---@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.")
+w("---@field iter fun(x: any[]|fun(): any): kc.Iter<any> An iterator (filter, map, take, ...) over a list or a function.")
 for _, s in ipairs(api.shortcuts) do
   w("---@field ", s.name, " fun(id_or_label: string): ", classname(api.by_name.organizations), " ", oneline(s.doc))
 end

@@ -367,7 +367,13 @@ function tree.install(native)
   end
   tree.docs[kc.org] = api.shortcuts[1]
   kc.api = api
-  kc.iter = iter.new
+  -- kc.iter(list) or kc.iter(next_function): the iterators of each(), for
+  -- any list or function.
+  kc.iter = function(x)
+    if type(x) == "table" then return iter.list(x) end
+    if type(x) == "function" then return iter.new(x) end
+    error("bad argument #1 to 'kc.iter' (table or function expected, got " .. type(x) .. ")", 2)
+  end
   return kc
 end
 

@@ -288,6 +288,7 @@ error('Cannot require a meta file')
 ---@field null kc.Null An explicit JSON null in a request body.
 ---@field request fun(t: {method?: string, path: string, query?: table, body?: any}): any, table Any endpoint, decoded.
 ---@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.
+---@field iter fun(x: any[]|fun(): any): kc.Iter<any> An iterator (filter, map, take, ...) over a list or a function.
 ---@field org fun(id_or_label: string): kc.Organization The organization with this ID or label (a GET; the record has the child collections).
 kc = {}
 
