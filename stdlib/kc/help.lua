@@ -160,6 +160,7 @@ local function overview()
   lines[#lines + 1] = '  kc.org(id_or_label)    the organization with this ID or label'
   lines[#lines + 1] = '  kc.request{method=, path=, query=, body=}   any endpoint, decoded'
   lines[#lines + 1] = '  kc.null                an explicit JSON null in a request body'
+  lines[#lines + 1] = '  kc.iter(list)          the iterator stages below, for any list or function'
   lines[#lines + 1] = ""
   lines[#lines + 1] = '  Iterators (each, identities) chain filter, map, take, collect, count, first.'
   lines[#lines + 1] = '  help(org.users), help(org.users.update), help("invitations.create") for details.'
