@@ -160,6 +160,14 @@ local function record_ctx(r, coll, id)
   return ctx
 end
 
+-- Iterators walk forward (from `after`, if given); backward is list{before=}
+-- and :prev().
+local function forward_only(args, where)
+  if args.before ~= nil then
+    error(("field 'before' for %s: iterators walk forward; use list{before = ...} and :prev()"):format(where), 3)
+  end
+end
+
 -- The list-like operations: `list` (one page) and `each` (every page), or,
 -- for other paged operations (identities), an iterator only.
 local function paged_methods(r, op, class, methods)
@@ -221,6 +229,7 @@ local function paged_methods(r, op, class, methods)
     local function each(self, args)
       selfcheck(self, class, where_each)
       args = argcheck(op, args, where_each)
+      forward_only(args, where_each)
       return walker(self._ctx, args, self._mt)
     end
     class.list, class.each = list, each
@@ -231,6 +240,7 @@ local function paged_methods(r, op, class, methods)
     local where = r.record .. ":" .. op.name
     local function m(self, args)
       args = argcheck(op, args, where)
+      forward_only(args, where)
       return walker(record_ctx(r, records.collection(self), self.id), args, nil)
     end
     methods[op.name] = m

@@ -42,6 +42,8 @@ CASES = [
      "field 'expand[2]' for org.users:list: 'bogus' is not one of permissions"),
     ('org.users:list{limit = 0}', "field 'limit' for org.users:list: 0 is out of range 1..1000"),
     ('org.users:each{limit = 1001}', "field 'limit' for org.users:each: 1001 is out of range 1..1000"),
+    ('org.users:each{before = "x"}',
+     "field 'before' for org.users:each: iterators walk forward; use list{before = ...} and :prev()"),
     # bad calls
     ('org.users:get(nil)', "bad argument #1 to 'org.users:get' (user_id expected, got nil)"),
     ('org.users:delete("")', "bad argument #1 to 'org.users:delete' (user_id expected, got empty string)"),
