@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import CLua
 import LuaShim
 
@@ -59,12 +64,16 @@ public struct LuaTable: Hashable, Sendable {
 
 /// A Lua value (a function, userdata or thread; or any value, from
 /// `LuaState.ref(at:)`) kept alive in the registry while Swift holds it.
-/// Use and release it on the Lua thread only. Once its VM is closed it is
-/// inert.
+/// Use it on the Lua thread only. Once its VM is closed it is inert.
+///
+/// It is Sendable so that `LuaValue` can be, but only its owner thread may
+/// touch the state: released on another thread, it leaves its registry slot
+/// taken (a small leak) rather than race with Lua.
 public final class LuaRef: Hashable, @unchecked Sendable {
   let ref: Int32
   weak var vm: LuaVM?
   public let type: LuaType
+  private let thread = pthread_self()
 
   init(ref: Int32, vm: LuaVM?, type: LuaType) {
     self.ref = ref
@@ -73,9 +82,10 @@ public final class LuaRef: Hashable, @unchecked Sendable {
   }
 
   deinit {
+    guard pthread_equal(thread, pthread_self()) != 0, let vm else { return }
     // The main thread may be suspended in a resume with a full frame: room
     // for luaL_unref's two pushes first (it does not allocate otherwise).
-    if let vm, lua_checkstack(vm.L, 2) != 0 { luaL_unref(vm.L, kcsh_registryindex(), ref) }
+    if lua_checkstack(vm.L, 2) != 0 { luaL_unref(vm.L, kcsh_registryindex(), ref) }
   }
 
   public static func == (a: LuaRef, b: LuaRef) -> Bool { a === b }

@@ -163,3 +163,29 @@ final class UserdataTests: XCTestCase {
     XCTAssertEqual(ref, .nil)
   }
 }
+
+/// References released off the Lua thread must not touch the state.
+final class RefThreadTests: XCTestCase {
+  func testRefReleasedOnAnotherThreadLeavesTheStateAlone() throws {
+    let vm = try LuaVM()
+    var values: [LuaValue] = []
+    for _ in 0..<100 { values.append(try vm.first("return function() end")) }
+    // Hand them to another thread, which drops them while Lua keeps running.
+    let box = Unmanaged.passRetained(ValuesBox(values)).toOpaque()
+    values = []
+    var thread = pthread_t()
+    XCTAssertEqual(
+      pthread_create(&thread, nil, { p in
+        Unmanaged<ValuesBox>.fromOpaque(p!).release()
+        return nil
+      }, box), 0)
+    for _ in 0..<100 { _ = try vm.run("local t = {} for i = 1, 100 do t[i] = function() end end") }
+    pthread_join(thread, nil)
+    XCTAssertEqual(try vm.first("return 1 + 1"), 2)
+  }
+}
+
+private final class ValuesBox {
+  let values: [LuaValue]
+  init(_ values: [LuaValue]) { self.values = values }
+}
