@@ -133,8 +133,12 @@ static int finish(lua_State *L, int status) {
 
 static int trampoline(lua_State *L) {
   kcsh_box *b = (kcsh_box *)lua_touserdata(L, lua_upvalueindex(1));
-  /* Cheap checks (no call): the upvalue is ours unless the debug library
-   * replaced it or a script ran its __gc by hand. */
+  /* Cheap checks (no further call, as this runs on every call): the upvalue
+   * is ours unless a script ran its __gc by hand (box NULL) or replaced it
+   * through the debug library (magic differs). A light userdata, or one
+   * smaller than a box, put there with debug.setupvalue could still be read
+   * past its end: like Lua's own guarantees, this one assumes debug is not
+   * turned against it. */
   if (b == NULL || b->magic != BOX_MAGIC || b->box == NULL)
     return luaL_error(L, "Swift function was released");
   int saved = in_swift;
