@@ -38,16 +38,14 @@ public final class LuaVM {
     guard let L = luaL_newstate() else { throw LuaError("cannot create state: not enough memory") }
     self.L = L
     lua_atpanic(L, { L in
-      // Unreachable by design (Swift only calls Lua in protected mode, and
-      // running out of memory is fatal anyway); stop rather than longjmp into
-      // nowhere.
+      // Unreachable by design (Swift calls Lua only in protected mode), but
+      // for running out of memory in Swift code outside any Lua call: stop
+      // rather than longjmp into nowhere.
       let message = LuaState(L!).string(at: -1) ?? "?"
       fatalError("unprotected error in call to Lua API (\(message))")
     })
-    guard kcsh_guard_allocator(L) != 0 else {
-      lua_close(L)
-      throw LuaError("cannot create state: not enough memory")
-    }
+    // Thrown once self.L is set, deinit runs and closes the state.
+    guard kcsh_guard_allocator(L) != 0 else { throw LuaError("cannot create state: not enough memory") }
     kcsh_setowner(L, Unmanaged.passUnretained(self).toOpaque())
     if openLibraries { try state.check(kcsh_popenlibs(L)) }
   }
