@@ -92,8 +92,10 @@ func writeStderr(_ text: String) {
 
 /// A random version 4 UUID, lower case.
 func makeUUID() -> String {
+  // Two 64-bit draws (two getrandom calls), not sixteen byte-sized ones.
   var rng = SystemRandomNumberGenerator()
-  var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+  let a = rng.next(), b = rng.next()
+  var bytes = (0..<16).map { i in UInt8(truncatingIfNeeded: (i < 8 ? a : b) >> (8 * UInt64(i % 8))) }
   bytes[6] = (bytes[6] & 0x0F) | 0x40
   bytes[8] = (bytes[8] & 0x3F) | 0x80
   let hex = Array("0123456789abcdef".utf8)

@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 #if canImport(Glibc)
   @preconcurrency import Glibc
@@ -95,6 +96,11 @@ public final class Transport: @unchecked Sendable {
   private var stopping = false
   private var nextID: UInt64 = 1
   private var timers: [Timer] = []
+  /// Counts start() calls, read without the lock by the idle I/O thread.
+  private let submitted = Atomic<Int>(0)
+  /// True while the I/O thread may be asleep in poll: only then does a new
+  /// request need a wakeup (a write to a socketpair, and a context switch).
+  private let mayBeAsleep = Atomic<Bool>(true)
   // Owned by the I/O thread:
   private var active: [UnsafeMutableRawPointer: Transfer] = [:]
   private var idle: [UnsafeMutableRawPointer] = []
@@ -149,7 +155,8 @@ public final class Transport: @unchecked Sendable {
       pending.append(Transfer(id: id, request: request, completion: completion))
       return id
     }
-    _ = kc_multi_wakeup(multi)
+    submitted.add(1, ordering: .sequentiallyConsistent)
+    if mayBeAsleep.load(ordering: .sequentiallyConsistent) { _ = kc_multi_wakeup(multi) }
     return TransferID(value: id)
   }
 
@@ -194,6 +201,9 @@ public final class Transport: @unchecked Sendable {
     var running: Int32 = 0
     while true {
       let now = monotonicNow()
+      // start() counts a request after queueing it: any counted after this
+      // load is looked for again before sleeping.
+      let taken = submitted.load(ordering: .sequentiallyConsistent)
       // Ctrl-C (see kc_sigint_arm): this thread takes the flag and cancels
       // everything once.
       let interrupted = kc_sigint_take() != 0
@@ -235,14 +245,36 @@ public final class Transport: @unchecked Sendable {
         guard let easy, let t = active[easy] else { continue }
         finish(easy, t, outcome(t, easy, code))
       }
+      // Just idle after an answer: a script calling one request after another
+      // sends the next within microseconds, so look for it a little before
+      // sleeping (a wakeup through poll costs a context switch each way).
+      if active.isEmpty && nextDue == nil && lingerUntilSubmitted() { continue }
       // Sleeps until a socket is ready, a timer is due or a wakeup comes.
       var wait = active.isEmpty ? 10_000 : 1_000
       if let next = nextDue { wait = min(wait, max(0, Int(((next - monotonicNow()) * 1000).rounded(.up)))) }
-      _ = kc_multi_poll(multi, Int32(wait), nil)
+      // Announce the sleep, then look once more: a start() either sees the
+      // flag and wakes the poll, or was counted before this load and is
+      // picked up at once (Dekker's handshake, sequentially consistent).
+      mayBeAsleep.store(true, ordering: .sequentiallyConsistent)
+      if submitted.load(ordering: .sequentiallyConsistent) == taken {
+        _ = kc_multi_poll(multi, Int32(wait), nil)
+      }
+      mayBeAsleep.store(false, ordering: .sequentiallyConsistent)
     }
     for easy in idle { kc_easy_cleanup(easy) }
     idle.removeAll()
     kc_multi_cleanup(multi)
+  }
+
+  /// Spins (yielding the CPU) for up to 250 µs; true if a request came.
+  private func lingerUntilSubmitted() -> Bool {
+    let seen = submitted.load(ordering: .acquiring)
+    let until = monotonicNow() + 0.000_25
+    repeat {
+      if submitted.load(ordering: .acquiring) != seen { return true }
+      sched_yield()
+    } while monotonicNow() < until
+    return false
   }
 
   private func begin(_ t: Transfer) {
@@ -391,11 +423,18 @@ private let onHeader: kc_write_fn = { data, size, n, user in
     return count
   }
   guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return count }
-  let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+  // Lower-case ASCII in place of String.lowercased(): no Unicode tables.
+  let name = String(unsafeUninitializedCapacity: colon) { out in
+    for (i, c) in line[..<colon].enumerated() { out[i] = c >= 65 && c <= 90 ? c + 32 : c }
+    return colon
+  }
   var value = line[(colon + 1)...]
   while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
   while let l = value.last, l == 10 || l == 13 || l == 32 || l == 9 { value = value.dropLast() }
-  t.headers.append((name, String(decoding: value, as: UTF8.self)))
+  let text = String(decoding: value, as: UTF8.self)
+  // Size the body buffer once instead of growing it chunk by chunk.
+  if name == "content-length", let n = Int(text), n > 0, n < 64 << 20 { t.body.reserveCapacity(n) }
+  t.headers.append((name, text))
   return count
 }
 
