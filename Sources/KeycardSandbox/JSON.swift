@@ -315,15 +315,36 @@ public struct JSONWriter {
   private static let nullBytes = Array("null".utf8)
   private static let hex = Array("0123456789abcdef".utf8)
 
+  /// Whether any byte is a control character, '"', '\\' or DEL; eight bytes at a
+  /// time (SWAR), since every string of every page goes through here.
+  static func needsEscape(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let base = s.baseAddress else { return false }
+    let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+    @inline(__always) func hasZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+    var i = 0
+    while i + 8 <= s.count {
+      let v = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+      // a byte below 0x20, '"', '\\' or DEL (no false negatives)
+      if (v &- ones &* 0x20) & ~v & highs != 0 || hasZero(v ^ (ones &* 0x22)) || hasZero(v ^ (ones &* 0x5C))
+        || hasZero(v ^ (ones &* 0x7F))
+      {
+        // a hit is rare: confirm it byte by byte
+        for k in i..<(i + 8) where base[k] < 0x20 || base[k] == 0x22 || base[k] == 0x5C || base[k] == 0x7F { return true }
+      }
+      i += 8
+    }
+    while i < s.count {
+      let c = base[i]
+      if c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F { return true }
+      i += 1
+    }
+    return false
+  }
+
   private mutating func writeEscaped(_ s: UnsafeBufferPointer<UInt8>) {
     bytes.append(UInt8(ascii: "\""))
     // Most text needs no escape: copy it in one go.
-    var clean = true
-    for c in s where c < 0x20 || c == 0x22 || c == 0x5C || c == 0x7F {
-      clean = false
-      break
-    }
-    if clean {
+    if !Self.needsEscape(s) {
       bytes.append(contentsOf: s)
       bytes.append(UInt8(ascii: "\""))
       return

@@ -34,6 +34,17 @@ final class UnitTests: XCTestCase {
     XCTAssertEqual(String(decoding: w.bytes, as: UTF8.self), #"{"k\"":"a\nb\u0001\\","n":3}"#)
   }
 
+  func testEscapeScanAgreesWithBytewiseCheck() {
+    let samples = ["", "plain ascii text of some length", "tab\there", "quote\"inside a long string", "é ü 😀 unicode only here",
+      "ends with backslash \\", "\u{7F}del", "control \u{1F} late in a long string", String(repeating: "x", count: 77) + "\""]
+    for s in samples {
+      let special: Set<UInt8> = [0x22, 0x5C, 0x7F]
+      let bytewise = s.utf8.contains { (c: UInt8) -> Bool in c < 0x20 || special.contains(c) }
+      var copy = s
+      XCTAssertEqual(copy.withUTF8 { JSONWriter.needsEscape($0) }, bytewise, s)
+    }
+  }
+
   func testCursorsAreOpaqueAndScoped() {
     let c = Cursor.encode(tag: "usr", seq: 12345)
     XCTAssertEqual(Cursor.decode(c, tag: "usr"), 12345)
