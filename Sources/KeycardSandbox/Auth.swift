@@ -11,7 +11,7 @@ enum Principal: Sendable {
 
 extension Sandbox {
   func authenticate(_ call: Call) async throws -> Principal {
-    guard let auth = call.header("Authorization") else { throw APIError.unauthorized }
+    guard let auth = call.headers[.authorization] else { throw APIError.unauthorized }
     let parts = auth.split(separator: " ", maxSplits: 1)
     guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
     let presented = parts[1].trimmingSpaces

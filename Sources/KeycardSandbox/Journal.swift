@@ -11,7 +11,8 @@ public final class RequestLog: Sendable {
     let requestID: String?
     let status: Int
     let fault: String?
-    let at: String
+    /// Seconds since the epoch, formatted only when read (recording is per request).
+    let at: Double
   }
   private let entries = Mutex<(next: Int, items: [Entry])>((1, []))
   let capacity: Int
@@ -20,7 +21,7 @@ public final class RequestLog: Sendable {
 
   func record(method: String, path: String, query: String, requestID: String?, status: Int, fault: String?) {
     entries.withLock { e in
-      e.items.append(Entry(seq: e.next, method: method, path: path, query: query, requestID: requestID, status: status, fault: fault, at: Clock.now()))
+      e.items.append(Entry(seq: e.next, method: method, path: path, query: query, requestID: requestID, status: status, fault: fault, at: Clock.nowSeconds()))
       e.next += 1
       if e.items.count > capacity { e.items.removeFirst(e.items.count - capacity) }
     }
@@ -43,7 +44,7 @@ public final class RequestLog: Sendable {
       w.field("request_id", e.requestID)
       w.field("status", e.status)
       w.field("fault", e.fault)
-      w.field("received_at", e.at)
+      w.field("received_at", Clock.format(e.at))
       w.endObject()
     }
     w.endArray()

@@ -65,6 +65,7 @@ public final class Sandbox: Sendable {
 struct SandboxResponder: HTTPResponder {
   typealias Context = SandboxContext
   let sandbox: Sandbox
+  static let requestIDHeader = HTTPField.Name("X-Client-Request-ID")!
 
   func respond(to request: Request, context: SandboxContext) async throws -> Response {
     var request = request
@@ -72,7 +73,7 @@ struct SandboxResponder: HTTPResponder {
     let rawQuery = request.uri.query ?? ""
     let method = request.method.rawValue
     let isSandboxPath = path.hasPrefix("/_sandbox/") || path == "/_sandbox"
-    let requestID = request.headers[HTTPField.Name("X-Client-Request-ID")!]
+    let requestID = request.headers[Self.requestIDHeader]
 
     var fault: String?
     var reply: Reply
