@@ -40,10 +40,11 @@ public enum KCModule {
     state.newTable()
     state.newTable()  // its metatable: the first read fills kc
     state.push(function: { s in
-      // (kc, key): fill kc, drop this metatable, answer the read.
+      // (kc, key): fill kc, drop this __index, answer the read.
       try context.populate(s, kc: 1)
+      lua_getmetatable(s.L, 1)
       lua_pushnil(s.L)
-      lua_setmetatable(s.L, 1)
+      s.rawSet(-2, field: "__index")
       lua_settop(s.L, 2)
       lua_rawget(s.L, 1)
       return .results(1)
@@ -52,8 +53,22 @@ public enum KCModule {
     lua_setmetatable(state.L, -2)
     state.setGlobal("kc")
     // help() is kc.help (stdlib/kc), made by the first read of kc; a global
-    // from the start, so that help(kc) works as a first statement.
-    if (try? state.load("function help(...) return kc.help(...) end", name: "=help")) != nil {
+    // from the start, so that help(kc) works as a first statement. kc shows
+    // as its names (filled first), not as an empty table.
+    let startup = """
+      function help(...) return kc.help(...) end
+      local mt, pairs, type, sort, concat = getmetatable(kc), pairs, type, table.sort, table.concat
+      mt.__name = "kc"
+      function mt.__tostring(t)
+        local _, names = t.null, {}
+        for k in pairs(t) do
+          if type(k) == "string" and k:sub(1, 1) ~= "_" then names[#names + 1] = k end
+        end
+        sort(names)
+        return "kc: " .. concat(names, ", ") .. " (help(kc) for more)"
+      end
+      """
+    if (try? state.load(startup, name: "=help")) != nil {
       try? state.call(nargs: 0, nresults: 0)
     }
   }
