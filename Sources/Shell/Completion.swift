@@ -2,9 +2,20 @@ import CLua
 import LuaKit
 import LuaShim
 
-/// Tab completion, first cut: the names of the chain before the cursor
-/// (`string.fo` -> `string.format`, `s:up` -> `s:upper`), read raw from
-/// globals, tables and their `__index` tables. No Lua code runs.
+/// Tab completion, after Neovim's `vim._expand_pat`: the names of the chain
+/// before the cursor (`string.fo` -> `string.format`, `s:up` -> `s:upper`),
+/// read raw from globals, tables and their `__index` tables, plus the
+/// completion data of the resource tree (stdlib/kc):
+///
+/// - the names a metatable lists in `__complete` (a record's methods and
+///   child collections, which its `__index` function makes);
+/// - inside a call's table argument (`org.users:update{ro`), the fields the
+///   method takes: `__params` on a record's metatable, `_params` on a
+///   collection's class.
+///
+/// Lua runs only where the tree promises it is cheap: the first read of the
+/// lazy `kc` (which fills it) and a record's listed names. Completion never
+/// sends a request.
 struct Completer {
   let state: LuaState
 
@@ -13,39 +24,67 @@ struct Completer {
     var start = bytes.count
     while start > 0, isChainByte(bytes[start - 1]) { start -= 1 }
     let chain = bytes[start...]
-    var path: [String] = []
-    var word = String(decoding: chain, as: UTF8.self)
-    var methods = false
-    if let sep = chain.lastIndex(where: { $0 == dot || $0 == colon }) {
-      methods = chain[sep] == colon
-      let head = chain[..<sep]
-      guard !head.contains(colon) else { return Completions(word: word, candidates: []) }
-      path = head.split(separator: dot, omittingEmptySubsequences: false).map {
-        String(decoding: $0, as: UTF8.self)
-      }
-      guard path.allSatisfy({ !$0.isEmpty }) else { return Completions(word: word, candidates: []) }
-      word = String(decoding: chain[(sep + 1)...], as: UTF8.self)
-    }
-    // Nothing typed at all: Tab does nothing rather than list every global.
-    if path.isEmpty && word.isEmpty { return Completions(word: word, candidates: []) }
-
     let top = state.top
     defer { state.top = top }
-    guard state.ensureStack(8) else { return Completions(word: word, candidates: []) }
-    state.pushGlobals()
-    for name in path {
-      guard lookup(name) else { return Completions(word: word, candidates: []) }
+    guard state.ensureStack(24), let parts = split(chain) else {
+      return Completions(word: String(decoding: chain, as: UTF8.self), candidates: [])
+    }
+    let word = parts.word
+    if parts.path.isEmpty {
+      let fields = parameterNames(bytes[..<start], prefix: word)
+      if !fields.isEmpty { return Completions(word: word, candidates: fields) }
+      // Nothing typed at all: Tab does nothing rather than list every global.
+      if word.isEmpty { return Completions(word: word, candidates: []) }
     }
     var names = Set<String>()
-    collect(into: &names, prefix: word, functionsOnly: methods)
-    if path.isEmpty {
+    if walk(parts.path) { collect(into: &names, prefix: word, functionsOnly: parts.colon) }
+    if parts.path.isEmpty {
       names.formUnion(luaKeywords.filter { $0.hasPrefix(word) })
     }
     return Completions(word: word, candidates: names.sorted())
   }
 
+  /// `a.b:c` -> (["a", "b"], "c", colon); nil when malformed (`a..b`,
+  /// `a:b.c`).
+  private func split(_ chain: ArraySlice<UInt8>) -> (path: [String], word: String, colon: Bool)? {
+    guard let sep = chain.lastIndex(where: { $0 == dot || $0 == colon }) else {
+      return ([], String(decoding: chain, as: UTF8.self), false)
+    }
+    let head = chain[..<sep]
+    guard !head.contains(colon) else { return nil }
+    let path = head.split(separator: dot, omittingEmptySubsequences: false).map {
+      String(decoding: $0, as: UTF8.self)
+    }
+    guard path.allSatisfy({ !$0.isEmpty }) else { return nil }
+    return (path, String(decoding: chain[(sep + 1)...], as: UTF8.self), chain[sep] == colon)
+  }
+
+  /// Pushes the value at `path` from the globals (filling the lazy `kc`
+  /// first when the path starts there); false when a name is missing.
+  private func walk(_ path: [String]) -> Bool {
+    state.pushGlobals()
+    if path.first == "kc" { loadKC() }
+    for name in path {
+      guard lookup(name) else { return false }
+    }
+    return true
+  }
+
+  /// Reads the lazy `kc` once, so that its fields exist: KCModule fills it
+  /// (the tree and help, no client, no request) on the first read.
+  private func loadKC() {
+    let top = state.top
+    defer { state.top = top }
+    guard state.getGlobal("kc") == .table, lua_getmetatable(state.L, -1) != 0,
+      state.rawGet(-1, field: "__name") == .string, state.string(at: -1) == "kc",
+      state.rawGet(-2, field: "__index") == .function
+    else { return }
+    _ = try? state.getField(top + 1, "null")
+  }
+
   /// Replaces the value on top with its field `name` (raw, following
-  /// `__index` tables); false when there is none.
+  /// `__index` tables, or through `__index` for a name the metatable lists
+  /// in `__complete`); false when there is none.
   private func lookup(_ name: String) -> Bool {
     for _ in 0..<8 {
       if state.type(at: -1) == .table {
@@ -54,6 +93,11 @@ struct Completer {
           return true
         }
         state.pop()
+      }
+      if listed(-1).contains(name) {
+        guard (try? state.getField(-1, name)) != nil else { return false }
+        state.remove(at: -2)
+        return state.type(at: -1) != .nil
       }
       guard pushIndexTable() else { return false }
       state.remove(at: -2)
@@ -72,17 +116,51 @@ struct Completer {
     return false
   }
 
-  /// The identifier keys of the value on top and of its `__index` chain.
-  private func collect(into names: inout Set<String>, prefix: String, functionsOnly: Bool) {
+  /// The names the metatable of the value at `index` lists in `__complete`.
+  private func listed(_ index: Int32) -> [String] {
     let top = state.top
     defer { state.top = top }
+    guard lua_getmetatable(state.L, index) != 0, state.rawGet(-1, field: "__complete") == .table
+    else { return [] }
+    return strings(at: -1)
+  }
+
+  /// The strings `t[1]`, `t[2]`… of the table at `index`, up to the first
+  /// non-string.
+  private func strings(at index: Int32) -> [String] {
+    let t = state.absolute(index)
+    var out: [String] = []
+    var i: Int64 = 1
+    while state.rawGet(t, i) == .string, let s = state.string(at: -1) {
+      out.append(s)
+      state.pop()
+      i += 1
+    }
+    state.pop()
+    return out
+  }
+
+  /// The identifier keys of the value on top, of its `__index` chain and of
+  /// its `__complete` list. Names starting with `_` only when the prefix
+  /// does.
+  private func collect(into names: inout Set<String>, prefix: String, functionsOnly: Bool) {
+    let value = state.absolute(-1)
+    let top = state.top
+    defer { state.top = top }
+    let hidden = !prefix.hasPrefix("_")
+    func wanted(_ key: String) -> Bool {
+      key.hasPrefix(prefix) && isName(key) && !(hidden && key.hasPrefix("_"))
+    }
+    for name in listed(value) where wanted(name) {
+      if !functionsOnly || fieldType(value, name) == .function { names.insert(name) }
+    }
     for _ in 0..<8 {
       if state.type(at: -1) == .table {
         let t = state.absolute(-1)
         lua_pushnil(state.L)
         while lua_next(state.L, t) != 0 {
           if (!functionsOnly || state.type(at: -1) == .function), state.type(at: -2) == .string,
-            let key = state.string(at: -2), key.hasPrefix(prefix), isName(key)
+            let key = state.string(at: -2), wanted(key)
           {
             names.insert(key)
           }
@@ -92,10 +170,76 @@ struct Completer {
       guard pushIndexTable() else { return }
     }
   }
+
+  /// The type of `v[name]` for the value at `index`, read through `__index`
+  /// (nil when that fails).
+  private func fieldType(_ index: Int32, _ name: String) -> LuaType {
+    let top = state.top
+    defer { state.top = top }
+    return (try? state.getField(index, name)) ?? .nil
+  }
+
+  /// Inside a call's table argument (`m{ro`, `m({ro`, `m(id, {a = 1, ro`):
+  /// the fields method `m` takes that start with `prefix`, from `__params`
+  /// on the metatable of the value it is called on, or `_params` along its
+  /// `__index` chain. `text` is what comes before the word.
+  private func parameterNames(_ text: ArraySlice<UInt8>, prefix: String) -> [String] {
+    guard let j = lastNonBlank(text, before: text.endIndex),
+      text[j] == lbrace || text[j] == comma,
+      let brace = opener(text[...j]), text[brace] == lbrace
+    else { return [] }
+    var call = brace
+    if let k = lastNonBlank(text, before: brace), text[k] == lparen || text[k] == comma {
+      guard let paren = opener(text[...k]), text[paren] == lparen else { return [] }
+      call = paren
+    }
+    guard let end = lastNonBlank(text, before: call) else { return [] }
+    var start = end + 1
+    while start > text.startIndex, isChainByte(text[start - 1]) { start -= 1 }
+    guard let parts = split(text[start..<(end + 1)]), !parts.path.isEmpty, walk(parts.path) else {
+      return []
+    }
+    guard pushParams(), state.rawGet(-1, field: parts.word) == .table else { return [] }
+    return strings(at: -1).filter { $0.hasPrefix(prefix) }
+  }
+
+  /// Pushes the parameter table for the value on top: its metatable's
+  /// `__params` (records) or `_params` through `__index` (collections).
+  private func pushParams() -> Bool {
+    if lua_getmetatable(state.L, -1) != 0 {
+      if state.rawGet(-1, field: "__params") == .table { return true }
+      state.pop(2)
+    }
+    return lookup("_params") && state.type(at: -1) == .table
+  }
+}
+
+/// The index of the last byte before `end` that is not a blank.
+private func lastNonBlank(_ text: ArraySlice<UInt8>, before end: Int) -> Int? {
+  text[..<end].lastIndex { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+}
+
+/// The index of the last bracket in `text` left open (strings are not
+/// skipped: a bracket inside one can mislead it).
+private func opener(_ text: ArraySlice<UInt8>) -> Int? {
+  var depth = 0
+  for i in text.indices.reversed() {
+    switch text[i] {
+    case UInt8(ascii: ")"), UInt8(ascii: "}"), UInt8(ascii: "]"): depth += 1
+    case lparen, lbrace, UInt8(ascii: "["):
+      if depth == 0 { return i }
+      depth -= 1
+    default: break
+    }
+  }
+  return nil
 }
 
 private let dot = UInt8(ascii: ".")
 private let colon = UInt8(ascii: ":")
+private let comma = UInt8(ascii: ",")
+private let lparen = UInt8(ascii: "(")
+private let lbrace = UInt8(ascii: "{")
 
 private func isNameByte(_ b: UInt8) -> Bool {
   b == UInt8(ascii: "_") || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a) || (b >= 0x30 && b <= 0x39)

@@ -1,0 +1,121 @@
+"""Tab completion in the REPL (through a pseudo-terminal): the lazy `kc`, the
+completion data of the resource tree (`__complete`, `__params`, `_params`), and
+records of a real sandbox, with no request sent by completing."""
+import pathlib
+import re
+import sys
+
+import pytest
+
+from test_repl_terminal import ANSI, PROMPT, ask, spawn  # noqa: F401 (spawn: a fixture)
+
+# Nothing listens here: whatever completion did, it could reach no server.
+NOWHERE = {"KEYCARD_API_BASE_URL": "http://127.0.0.1:9", "KEYCARD_API_API_KEY": "k"}
+
+
+def listed(child, text, last):
+    """Types `text` and Tab; returns the candidates libedit lists below the
+    line (`last` is the last of them), then clears the line."""
+    child.send(text + "\t")
+    child.expect(r"\b" + re.escape(last) + r"\r\n")
+    shown = ANSI.sub("", child.before + last)
+    words = shown.split("\r\n", 1)[1].split()
+    clear(child)
+    return words
+
+
+def inserts(child, text, rest):
+    """Types `text` and Tab, expects `rest` to be inserted, clears the line."""
+    child.send(text + "\t")
+    child.expect_exact(rest)
+    clear(child)
+
+
+def clear(child):
+    child.sendintr()
+    child.expect_exact(PROMPT)
+
+
+@pytest.mark.asan
+def test_kc_shows_its_names(spawn):
+    child = spawn(**NOWHERE)
+    out = ask(child, "kc")
+    assert out.startswith("kc: ") and out.endswith(" (help(kc) for more)"), out
+    names = out[4:].split(" (")[0].split(", ")
+    assert {"organizations", "org", "request", "json", "null", "trace", "help"} <= set(names)
+    assert ask(child, "kc.null == kc.json.null, rawget(kc, 'org') ~= nil") == "true\ttrue"
+
+
+@pytest.mark.asan
+def test_tab_under_kc_fills_the_lazy_table(spawn):
+    child = spawn(**NOWHERE)
+    words = listed(child, "kc.", "trace")
+    assert {"organizations", "org", "request", "json", "null", "trace", "help", "iter"} <= set(words)
+    assert not [w for w in words if w.startswith("_")]
+    inserts(child, "kc.organiz", "ations")
+    words = listed(child, "kc.organizations:", "update")
+    assert {"list", "each", "get", "create", "update"} <= set(words)
+    assert not [w for w in words if w.startswith("_")]  # _params, __tostring...
+    inserts(child, "kc.organizations:list{li", "mit")
+
+
+@pytest.mark.asan
+def test_tab_reads_complete_and_params(spawn):
+    child = spawn(**NOWHERE)
+    ask(child, "t = setmetatable({x = 1, _hidden = 2}, {"
+        " __complete = {'go', 'kids'}, __params = {go = {'alpha', 'beta', 'gamma'}},"
+        " __index = function(_, k)"
+        "   if k == 'go' then return print elseif k == 'kids' then return {list = print} end"
+        " end})")
+    assert listed(child, "t.", "x") == ["go", "kids", "x"]
+    inserts(child, "t:", "go")  # only the functions after a colon
+    inserts(child, "t.kids:", "list")  # a listed name is read through __index
+    inserts(child, "t._", "hidden")  # _names when asked for
+    inserts(child, "t:go{al", "pha")
+    inserts(child, "t:go({be", "ta")
+    inserts(child, "t:go(1, {alpha = {1, 2}, ga", "mma")
+    assert listed(child, "t:go{", "gamma") == ["alpha", "beta", "gamma"]
+    # a value, not a field name: the ordinary completion of globals
+    inserts(child, "t:go{alpha = stri", "ng")
+    assert ask(child, "1") == "1"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """A sandbox with the demo organizations (acme, globex, initech)."""
+    # Imported here: the ASan pass (asan tests only) has no sandbox to start.
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "sandbox"))
+    from sandboxlib import Sandbox
+
+    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
+    yield s
+    s.stop()
+
+
+def requests_seen(sandbox):
+    body = sandbox.get("/_sandbox/requests").json()
+    items = body["items"] if isinstance(body, dict) else body
+    return [(r["method"], r["path"]) for r in items]
+
+
+def test_tab_completes_records_collections_and_parameters(spawn, demo):
+    assert demo.delete("/_sandbox/requests").status_code == 204
+    child = spawn(KEYCARD_API_BASE_URL=demo.base, KEYCARD_API_API_KEY=demo.key)
+    assert ask(child, "org = kc.org('acme')") == ""
+    assert requests_seen(demo) == [("GET", "/organizations/acme")]
+
+    words = listed(child, "org.", "zone_id")
+    assert {"id", "label", "name"} <= set(words)  # fields
+    assert {"users", "invitations", "service_accounts", "sso"} <= set(words)  # children
+    assert {"update", "reload", "token", "roles", "identities"} <= set(words)  # methods
+    words = listed(child, "org:", "update")
+    assert {"update", "reload", "token"} <= set(words) and "users" not in words
+    words = listed(child, "org.users:", "update")
+    assert {"list", "each", "get", "update", "delete"} <= set(words)
+    inserts(child, "org.invitations:cr", "eate")
+    assert listed(child, "org.users:update{", "status") == ["role", "status"]
+    inserts(child, "org.users:update(id, {ro", "le")
+    inserts(child, "org.invitations:create{em", "ail")
+    inserts(child, "org:update{na", "me")
+    assert ask(child, "1") == "1"
+    assert requests_seen(demo) == [("GET", "/organizations/acme")]
