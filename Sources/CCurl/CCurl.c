@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -134,14 +135,15 @@ const char *kc_curl_version(void) { return api.version(); }
  * async-signal-safe; so are the flag and calling the previous handler.
  * Arming is counted, so several threads may wait at once (kc.request_async):
  * the handler goes in with the first and out with the last. */
-static volatile sig_atomic_t interrupted;
+/* Lock-free atomics: safe in a signal handler and across threads. */
+static atomic_int interrupted;
 static CURLM *volatile armed_multi;
 static struct sigaction previous;
 static int armed;
 static pthread_mutex_t arm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void on_sigint(int sig) {
-  interrupted = 1;
+  atomic_store(&interrupted, 1);
   CURLM *m = armed_multi;
   if (m) api.multi_wakeup(m);
   if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler != SIG_DFL &&
@@ -175,10 +177,6 @@ void kc_sigint_disarm(void) {
   pthread_mutex_unlock(&arm_lock);
 }
 
-int kc_sigint_pending(void) { return interrupted; }
+int kc_sigint_pending(void) { return atomic_load(&interrupted); }
 
-int kc_sigint_take(void) {
-  int was = interrupted;
-  interrupted = 0;
-  return was;
-}
+int kc_sigint_take(void) { return atomic_exchange(&interrupted, 0); }

@@ -142,7 +142,12 @@ public final class Transport: @unchecked Sendable {
   public func shutdown() {
     monitor.withLock { stopping = true }
     _ = kc_multi_wakeup(multi)
-    if let thread { pthread_join(thread, nil) }
+    // The last reference to a client can go away on the I/O thread itself
+    // (a completion holding it): that thread cannot join itself, so it is
+    // detached and ends once its loop sees `stopping`.
+    if let thread {
+      if pthread_equal(thread, pthread_self()) != 0 { pthread_detach(thread) } else { pthread_join(thread, nil) }
+    }
     thread = nil
   }
 
