@@ -200,7 +200,8 @@ struct Completer {
       return []
     }
     guard pushParams(), state.rawGet(-1, field: parts.word) == .table else { return [] }
-    return strings(at: -1).filter { $0.hasPrefix(prefix) }
+    let given = givenFields(text[(brace + 1)...])
+    return strings(at: -1).filter { $0.hasPrefix(prefix) && !given.contains($0) }
   }
 
   /// Pushes the parameter table for the value on top: its metatable's
@@ -212,6 +213,28 @@ struct Completer {
     }
     return lookup("_params") && state.type(at: -1) == .table
   }
+}
+
+/// The names given a value (`name =`) at the top level of a table
+/// constructor, from what follows its brace.
+private func givenFields(_ text: ArraySlice<UInt8>) -> Set<String> {
+  var names = Set<String>()
+  var depth = 0
+  for i in text.indices {
+    switch text[i] {
+    case lparen, lbrace, UInt8(ascii: "["): depth += 1
+    case UInt8(ascii: ")"), UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+    case UInt8(ascii: "=") where depth == 0:
+      guard i + 1 == text.endIndex || text[i + 1] != UInt8(ascii: "="),
+        let end = lastNonBlank(text, before: i), isNameByte(text[end])
+      else { continue }
+      var start = end
+      while start > text.startIndex, isNameByte(text[start - 1]) { start -= 1 }
+      names.insert(String(decoding: text[start...end], as: UTF8.self))
+    default: break
+    }
+  }
+  return names
 }
 
 /// The index of the last byte before `end` that is not a blank.

@@ -74,6 +74,9 @@ def test_tab_reads_complete_and_params(spawn):
     inserts(child, "t:go{al", "pha")
     inserts(child, "t:go({be", "ta")
     inserts(child, "t:go(1, {alpha = {1, 2}, ga", "mma")
+    # fields already given are not offered again (`==` gives none)
+    inserts(child, "t:go{alpha = 1, beta = {gamma = 2}, ", "gamma")
+    assert listed(child, "t:go{alpha = x == 1, ", "gamma") == ["beta", "gamma"]
     assert listed(child, "t:go{", "gamma") == ["alpha", "beta", "gamma"]
     # a value, not a field name: the ordinary completion of globals
     inserts(child, "t:go{alpha = stri", "ng")
@@ -116,6 +119,7 @@ def test_tab_completes_records_collections_and_parameters(spawn, demo):
     assert listed(child, "org.users:update{", "status") == ["role", "status"]
     inserts(child, "org.users:update(id, {ro", "le")
     inserts(child, "org.invitations:create{em", "ail")
+    inserts(child, "org.invitations:create{email = 'x@acme.com', ", "role")
     inserts(child, "org:update{na", "me")
     assert ask(child, "1") == "1"
     assert requests_seen(demo) == [("GET", "/organizations/acme")]
