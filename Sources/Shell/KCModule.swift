@@ -128,6 +128,7 @@ final class KCContext {
           "\(options.progname): no Keycard credentials found; using a local sandbox at \(url) (stopped on exit)\n")
         config = try Configuration.resolve(profileFlag: options.profile)
       }
+      config.userAgent = "kcsh/\(KcshVersion.version)"
       let made = try KeycardClient(configuration: config)
       made.tracing = tracing
       client = made

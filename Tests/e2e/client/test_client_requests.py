@@ -269,3 +269,20 @@ def test_invalid_json_answer_is_a_decode_error(scripted):
     assert lines[0].startswith("decode\t200\t1\tthe answer is not valid JSON: invalid JSON:"), lines
     assert lines[1].startswith("decode\t200\t1\t"), lines
     assert lines[2] == "api\t502\t1\t<html>Bad gateway</html>", lines
+
+
+def test_kc_trace_switches_tracing(start_sandbox):
+    sb = start_sandbox()
+    sb.faults("503=1")
+    r = kcsh("-e", """
+        pcall(kc.request, {path = "/organizations/quiet", retries = 0})
+        kc.trace(true)
+        pcall(kc.request, {path = "/organizations/loud", retries = 1})
+        kc.trace(false)
+        pcall(kc.request, {path = "/organizations/quiet-again", retries = 0})
+    """, env=sb.env())
+    lines = [l for l in r.stderr.splitlines() if l.startswith("kcsh: ")]
+    assert len(lines) == 2, r.stderr
+    assert lines[0].startswith(f"kcsh: GET {sb.base}/organizations/loud -> 503, retry in 1000 ms (1 attempt, ")
+    assert lines[1].startswith(f"kcsh: GET {sb.base}/organizations/loud -> 503 (2 attempts, ")
+    assert "quiet" not in r.stderr and sb.key not in r.stderr
