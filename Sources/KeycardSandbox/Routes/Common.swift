@@ -72,8 +72,26 @@ func uniqueLabel(_ db: Database, for name: String) throws -> String {
   return label
 }
 
-extension Body {
-  /// Checks a request body has no fields beyond `known` of the wrong JSON type; unknown
-  /// fields are ignored, as the real API does.
-  static func parse(_ call: Call) throws(APIError) -> Body { try Body(call.body) }
+extension Sandbox {
+  /// DELETE of a row of `table` that belongs to the organization of the path.
+  func deleteInOrg(_ r: OrgRequest, table: String, id: String, what: String) async throws -> Reply {
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      try exec(db, "DELETE FROM \(table) WHERE org = ? AND id = ?", [org.seq, id])
+      if db.changesCount == 0 { throw APIError.notFound("\(what) '\(id.prefix(100))'") }
+    }
+    return .noContent
+  }
+}
+
+extension Query {
+  /// The `role` filter, checked against the organization roles.
+  func role() throws(APIError) -> String? {
+    let role = try one("role")
+    if let role, !Roles.organization.contains(role) {
+      throw APIError.badParameter("role", "must be one of \(Roles.organization.joined(separator: ", ")), got '\(role.prefix(100))'")
+    }
+    return role
+  }
 }

@@ -80,13 +80,7 @@ extension Sandbox {
   }
 
   func deleteInvitation(_ r: OrgRequest, _ id: String) async throws -> Reply {
-    _ = try Body(r.call.body)
-    try await store.write { db in
-      let org = try findOrg(db, r.org, r.principal)
-      try exec(db, "DELETE FROM invitations WHERE org = ? AND id = ?", [org.seq, id])
-      if db.changesCount == 0 { throw APIError.notFound("invitation '\(id.prefix(100))'") }
-    }
-    return .noContent
+    try await deleteInOrg(r, table: "invitations", id: id, what: "invitation")
   }
 
   /// GET /invitations/{token}: what the invitee sees before accepting (no credentials).

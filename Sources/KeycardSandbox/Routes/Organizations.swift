@@ -121,10 +121,7 @@ extension Sandbox {
     let q = r.call.query
     let page = try PageRequest(q, tag: "idn")
     let (perm, total) = try r.call.expand()
-    let role = try q.one("role")
-    if let role, !Roles.organization.contains(role) {
-      throw APIError.badParameter("role", "must be one of \(Roles.organization.joined(separator: ", ")), got '\(role.prefix(100))'")
-    }
+    let role = try q.role()
     let email = try q.one("query[email]") ?? q.one("query.email")
     let now = Clock.now()
     let body = try await store.read { db in

@@ -20,10 +20,7 @@ extension Sandbox {
     let q = r.call.query
     let page = try PageRequest(q, tag: "usr")
     let (perm, _) = try r.call.expand()
-    let role = try q.one("role")
-    if let role, !Roles.organization.contains(role) {
-      throw APIError.badParameter("role", "must be one of \(Roles.organization.joined(separator: ", ")), got '\(role.prefix(100))'")
-    }
+    let role = try q.role()
     let body = try await store.read { db in
       let org = try findOrg(db, r.org, r.principal)
       let source = role.map { PageSource(select: Sandbox.userSelect + " org = ? AND role = ?", args: [org.seq, $0]) }
@@ -69,12 +66,6 @@ extension Sandbox {
   }
 
   func deleteUser(_ r: OrgRequest, _ id: String) async throws -> Reply {
-    _ = try Body(r.call.body)
-    try await store.write { db in
-      let org = try findOrg(db, r.org, r.principal)
-      try exec(db, "DELETE FROM users WHERE org = ? AND id = ?", [org.seq, id])
-      if db.changesCount == 0 { throw APIError.notFound("user '\(id.prefix(100))'") }
-    }
-    return .noContent
+    try await deleteInOrg(r, table: "users", id: id, what: "user")
   }
 }
