@@ -16,7 +16,10 @@ public typealias LuaContinuation = (LuaState, _ base: Int32) throws -> LuaResult
 
 /// What a Swift function asks of Lua when it returns.
 public enum LuaResult {
-  /// Return the top `n` values.
+  /// Return the top `n` values. The stack must hold them (arguments count:
+  /// returning an argument is fine); claiming more is a Lua error, except
+  /// that one value is not checked (it costs a call, and the worst it can
+  /// return is the function itself).
   case results(Int32)
   /// Yield the top `n` values; `coroutine.resume`'s arguments become the
   /// function's results.

@@ -201,6 +201,12 @@ final class ErrorTests: XCTestCase {
     let r = try vm.run("return pcall(liar, 1)")
     XCTAssertEqual(r.first, false)
     XCTAssertTrue(r.last?.text?.contains("returned 5 results but pushed 2") ?? false, "\(r)")
+    // One value is not checked: with nothing on the stack, the worst it can
+    // return is the function itself (safe, ASan agrees), never memory below.
+    vm.register("empty") { _ in .results(1) }
+    XCTAssertEqual(try vm.first("return type(empty())"), "function")
+    vm.register("two") { _ in .results(2) }
+    XCTAssertEqual(try vm.first("return select(2, pcall(two))"), "Swift function returned 2 results but pushed 0")
   }
 
   func testYieldingMoreThanPushedIsAnError() throws {
