@@ -38,7 +38,7 @@ public final class CallHandle: @unchecked Sendable {
   /// the call. The completion given to start() has run, or runs, as well.
   public func wait() throws(KeycardError) -> APIResponse {
     kc_sigint_arm(client.transport.multiHandle)
-    defer { kc_sigint_disarm() }
+    defer { kc_sigint_disarm(client.transport.multiHandle) }
     return try monitor.withLock {
       while outcome == nil { monitor.wait(ms: 1_000) }
       return outcome!

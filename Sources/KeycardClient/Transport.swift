@@ -177,7 +177,10 @@ public final class Transport: @unchecked Sendable {
   public func schedule(
     after seconds: Double, fire: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void
   ) {
-    monitor.withLock { timers.append(Timer(due: monotonicNow() + max(0, seconds), fire: fire, cancel: cancel)) }
+    let generation = kc_sigint_generation()
+    monitor.withLock {
+      timers.append(Timer(due: monotonicNow() + max(0, seconds), generation: generation, fire: fire, cancel: cancel))
+    }
     _ = kc_multi_wakeup(multi)
   }
 
@@ -192,7 +195,7 @@ public final class Transport: @unchecked Sendable {
   public func perform(_ request: HTTPRequest, interruptible: Bool = true) -> Result<HTTPResponse, TransportError> {
     let waiter = Waiter()
     if interruptible { kc_sigint_arm(multi) }
-    defer { if interruptible { kc_sigint_disarm() } }
+    defer { if interruptible { kc_sigint_disarm(multi) } }
     start(request) { result in waiter.finish(result) }
     return waiter.wait()
   }
@@ -204,14 +207,17 @@ public final class Transport: @unchecked Sendable {
 
   private func run() {
     var running: Int32 = 0
+    var seenGeneration = kc_sigint_generation()
     while true {
       let now = monotonicNow()
       // start() counts a request after queueing it: any counted after this
       // load is looked for again before sleeping.
       let taken = submitted.load(ordering: .sequentiallyConsistent)
-      // Ctrl-C (see kc_sigint_arm): this thread takes the flag and cancels
-      // everything once.
-      let interrupted = kc_sigint_take() != 0
+      // Ctrl-C (see kc_sigint_arm): a new generation cancels what was begun
+      // or scheduled before it, once.
+      let generation = kc_sigint_generation()
+      let interrupted = generation != seenGeneration
+      seenGeneration = generation
       let (new, cancelled, all, stop, due, nextDue) = monitor.withLock {
         () -> ([Transfer], Set<UInt64>, Bool, Bool, [Timer], Double?) in
         defer {
@@ -220,9 +226,12 @@ public final class Transport: @unchecked Sendable {
           cancelEverything = false
         }
         var due: [Timer] = []
-        if stopping || cancelEverything || interrupted {
+        if stopping || cancelEverything {
           due = timers
           timers.removeAll()
+        } else if interrupted {
+          due = timers.filter { $0.generation != generation }
+          timers.removeAll { $0.generation != generation }
         } else if timers.contains(where: { $0.due <= now }) {
           due = timers.filter { $0.due <= now }
           timers.removeAll { $0.due <= now }
@@ -230,9 +239,14 @@ public final class Transport: @unchecked Sendable {
         return (pending, cancels, cancelEverything, stopping, due, timers.map(\.due).min())
       }
       for t in new { begin(t) }
-      if stop || all || interrupted {
-        let why = stop ? "the client shut down" : "interrupted"
+      if stop || all {
+        let why = stop ? "the client shut down" : "cancelled"
         for (easy, t) in active { finish(easy, t, .failure(TransportError(kind: .cancelled, message: why))) }
+        for timer in due { timer.cancel() }
+      } else if interrupted {
+        for (easy, t) in active where t.generation != generation {
+          finish(easy, t, .failure(TransportError(kind: .cancelled, message: "interrupted")))
+        }
         for timer in due { timer.cancel() }
       } else {
         if !cancelled.isEmpty {
@@ -385,6 +399,8 @@ public final class Transport: @unchecked Sendable {
 /// A wait on the I/O thread (a retry's backoff).
 struct Timer {
   let due: Double
+  /// The interrupt generation when it was set: a later Ctrl-C cancels it.
+  let generation: Int32
   let fire: @Sendable () -> Void
   let cancel: @Sendable () -> Void
 }
@@ -397,6 +413,9 @@ final class Transfer {
   var headers: [(name: String, value: String)] = []
   var body: [UInt8] = []
   var headerList: UnsafeMutablePointer<curl_slist>?
+  /// The interrupt generation when it was submitted: a later Ctrl-C
+  /// cancels it.
+  let generation = kc_sigint_generation()
   let errorBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(CURL_ERROR_SIZE) + 1, alignment: 1)
 
   init(id: UInt64, request: HTTPRequest, completion: @escaping Transport.Completion) {

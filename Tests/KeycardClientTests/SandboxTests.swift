@@ -176,6 +176,10 @@ final class SandboxTests: XCTestCase {
 
   /// Ctrl-C while the caller waits: SIGINT cancels the transfer.
   func testSIGINTCancelsAWaitingCall() throws {
+    try withHarmlessSIGINT { try sigintCancelsAWaitingCall() }
+  }
+
+  func sigintCancelsAWaitingCall() throws {
     let sb = try SandboxProcess()
     try sb.setFaults("latency=10s")
     let client = try sb.client()
@@ -315,6 +319,10 @@ final class SandboxTests: XCTestCase {
 
   /// Ctrl-C during a retry's wait ends the call too.
   func testSIGINTDuringARetryWait() throws {
+    try withHarmlessSIGINT { try sigintDuringARetryWait() }
+  }
+
+  func sigintDuringARetryWait() throws {
     let sb = try SandboxProcess()
     try sb.setFaults("503=1")
     let client = try sb.client()
@@ -357,6 +365,19 @@ final class Results: @unchecked Sendable {
       return items.count >= count
     }
   }
+}
+
+/// Runs `body` with SIGINT caught by a handler that does nothing, so that a
+/// signal arriving when the client has not armed its own cannot end the
+/// test run.
+func withHarmlessSIGINT(_ body: () throws -> Void) rethrows {
+  var quiet = sigaction()
+  quiet.__sigaction_handler.sa_handler = { _ in }
+  sigemptyset(&quiet.sa_mask)
+  var old = sigaction()
+  sigaction(SIGINT, &quiet, &old)
+  defer { sigaction(SIGINT, &old, nil) }
+  try body()
 }
 
 final class SignalLater: @unchecked Sendable {

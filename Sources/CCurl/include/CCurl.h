@@ -48,14 +48,14 @@ void kc_slist_free_all(struct curl_slist *l);
 long long kc_getdate(const char *s);
 const char *kc_curl_version(void);
 
-/* Ctrl-C while the Lua thread waits for a request: kc_sigint_arm installs a
- * SIGINT handler that records the interrupt, wakes the multi handle m (so its
- * I/O thread cancels the transfers) and then runs the handler that was there
- * before (the shell's, which arms Lua's interrupt hook). disarm restores it.
- * kc_sigint_take returns whether an interrupt came since the last call. */
+/* Ctrl-C while a thread waits for a request: kc_sigint_arm(m) installs (for
+ * the first waiter) a SIGINT handler that counts a new interrupt generation,
+ * wakes every armed multi handle (so their I/O threads cancel what they had
+ * begun before it) and then runs the handler that was there before (the
+ * shell's, which arms Lua's interrupt hook). kc_sigint_disarm(m) undoes one
+ * arm; the last restores the previous handler. */
 void kc_sigint_arm(CURLM *m);
-void kc_sigint_disarm(void);
-int kc_sigint_pending(void);
-int kc_sigint_take(void);
+void kc_sigint_disarm(CURLM *m);
+int kc_sigint_generation(void);
 
 #endif
