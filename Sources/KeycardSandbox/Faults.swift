@@ -3,18 +3,21 @@ import Synchronization
 /// What fault injection does to one request.
 enum FaultAction: Sendable {
   case none
-  case status(Int)
+  /// The status, and the Retry-After to send with a 429 or 503, in milliseconds.
+  case status(Int, retryAfterMs: Double)
   case reset
 }
 
 /// A parsed fault spec: `429=0.1,503=0.05,reset=0.02,latency=20ms`.
 /// Statuses and `reset` are shares of requests (their sum at most 1); `latency` delays
-/// every request, or a share of them with `latency=20ms@0.5`.
+/// every request, or a share of them with `latency=20ms@0.5`; `retry-after` is what
+/// 429 and 503 answers ask clients to wait (default 1s).
 public struct FaultSpec: Sendable, Equatable {
   var statuses: [(code: Int, p: Double)] = []
   var reset = 0.0
   var latencyMs = 0.0
   var latencyShare = 1.0
+  var retryAfterMs = 1000.0
   public let text: String
 
   public static func == (a: FaultSpec, b: FaultSpec) -> Bool { a.text == b.text }
@@ -38,10 +41,13 @@ public struct FaultSpec: Sendable, Equatable {
         guard let ms = Self.duration(parts[0]) else { throw bad("latency needs a duration such as 20ms or 1s, got '\(parts[0])'") }
         latencyMs = ms
         if parts.count == 2 { latencyShare = try share(parts[1], k) }
+      } else if k == "retry-after" {
+        guard let ms = Self.duration(v) else { throw bad("retry-after needs a duration such as 0s or 200ms, got '\(v)'") }
+        retryAfterMs = ms
       } else if let code = Int(k), (400...599).contains(code) {
         statuses.append((code, try share(v, k)))
       } else {
-        throw bad("unknown key '\(k)' (use an HTTP status 400-599, reset or latency)")
+        throw bad("unknown key '\(k)' (use an HTTP status 400-599, reset, latency or retry-after)")
       }
     }
     if statuses.reduce(reset, { $0 + $1.p }) > 1 + 1e-9 { throw bad("the shares add up to more than 1") }
@@ -94,7 +100,7 @@ public final class FaultInjector: Sendable {
       var acc = 0.0
       for (code, p) in s.spec.statuses {
         acc += p
-        if u < acc { return (.status(code), delay) }
+        if u < acc { return (.status(code, retryAfterMs: s.spec.retryAfterMs), delay) }
       }
       if u < acc + s.spec.reset { return (.reset, delay) }
       return (.none, delay)

@@ -89,9 +89,13 @@ struct SandboxResponder: HTTPResponder {
         }
         try? await context.channel.close()
         throw CancellationError()
-      case .status(let code):
+      case .status(let code, let retryAfterMs):
         var e = APIError(code, code == 429 ? "rate_limited" : "injected_fault", "fault injected by the sandbox (HTTP \(code))")
-        if code == 429 || code == 503 { e.headers.append(("Retry-After", "1")) }
+        if code == 429 || code == 503 {
+          // whole seconds for Retry-After, and the exact wait for clients that read retry-after-ms
+          e.headers.append(("Retry-After", String(Int((retryAfterMs / 1000).rounded(.up)))))
+          e.headers.append(("retry-after-ms", String(Int(retryAfterMs))))
+        }
         reply = Reply(error: e)
         fault = String(code)
       case .none:

@@ -73,7 +73,7 @@ final class UnitTests: XCTestCase {
         switch f.draw().0 {
         case .none: "-"
         case .reset: "r"
-        case .status(let c): String(c)
+        case .status(let c, _): String(c)
         }
       }
     }

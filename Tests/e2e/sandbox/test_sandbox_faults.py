@@ -31,9 +31,13 @@ def test_fault_answers(start_sandbox):
     s = start_sandbox("--faults", "429=1")
     r = requests.get(s.url("/organizations"), headers={"Authorization": f"Bearer {s.key}"})
     assert_error(r, 429, "rate_limited")
-    assert r.headers["Retry-After"] == "1"
+    assert r.headers["Retry-After"] == "1" and r.headers["retry-after-ms"] == "1000"
+    requests.put(s.url("/_sandbox/faults"), json={"spec": "503=1,retry-after=0s"})
+    r = requests.get(s.url("/organizations"), headers={"Authorization": f"Bearer {s.key}"})
+    assert_error(r, 503, "injected_fault")
+    assert r.headers["Retry-After"] == "0" and r.headers["retry-after-ms"] == "0"
     # /_sandbox/* is never faulted
-    assert requests.get(s.url("/_sandbox/faults")).json()["spec"] == "429=1"
+    assert requests.get(s.url("/_sandbox/faults")).json()["spec"] == "503=1,retry-after=0s"
     # switch faults at run time
     r = requests.put(s.url("/_sandbox/faults"), json={"spec": "reset=1", "seed": 5})
     assert r.status_code == 200 and r.json() == {"spec": "reset=1", "seed": 5}
