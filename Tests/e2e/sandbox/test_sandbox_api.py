@@ -1,5 +1,7 @@
 """Every endpoint's happy path and every error class, over real HTTP."""
+import random
 import re
+import urllib.parse
 
 import requests
 
@@ -244,3 +246,13 @@ def test_hostile_inputs_never_500(sandbox, org):
     for q in ("limit=%", "after=%ff", "expand=%00", "limit=99999999999999999999", "query%5Bemail%5D=%25_"):
         r = sandbox.get(f"/organizations/{oid}/identities?{q}")
         assert r.status_code < 500, (q, r.text)
+    # random bytes as bodies, path segments and query strings
+    rng = random.Random(7)
+    for i in range(300):
+        junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 60)))
+        seg = urllib.parse.quote(junk, safe="")
+        method = rng.choice(["GET", "POST", "PATCH", "DELETE", "PUT"])
+        path = rng.choice([f"/organizations/{seg}", f"/organizations/{oid}/users/{seg}", f"/invitations/{seg}/accept",
+                           f"/organizations/{oid}/service-accounts/{seg}/credentials", f"/organizations/{oid}/users?{seg}"])
+        r = sandbox.http.request(method, sandbox.url(path), data=junk)
+        assert r.status_code < 500, (method, path, r.status_code, r.text)

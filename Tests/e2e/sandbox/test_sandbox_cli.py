@@ -31,6 +31,11 @@ def test_openapi_without_credentials(sandbox):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
     doc = r.json()
     assert doc["openapi"].startswith("3.") and "/organizations/{organization_id}/users" in doc["paths"]
+    try:
+        from openapi_spec_validator import validate
+    except ImportError:
+        return
+    validate(doc)
 
 
 def test_help_tells_the_truth():
