@@ -111,8 +111,9 @@ do {
   fail("cannot start: \(error)")
 }
 
-if exitWithStdin {
-  // A parent that dies closes our stdin: stop the same way as on SIGTERM.
+/// A parent that dies closes our stdin: stop the same way as on SIGTERM. Started once
+/// listening, when the server's signal handlers are in place.
+func watchStdin() {
   let t = Thread {
     var buf = [UInt8](repeating: 0, count: 4096)
     while read(0, &buf, buf.count) > 0 {}
@@ -122,11 +123,13 @@ if exitWithStdin {
 }
 
 let key = sandbox.apiKey
+let watch = exitWithStdin
 do {
   try await sandbox.run(host: options.host, port: options.port) { port in
     print("KEYCARD_API_BASE_URL=http://127.0.0.1:\(port)")
     print("KEYCARD_API_API_KEY=\(key)")
     fflush(nil)
+    if watch { watchStdin() }
   }
 } catch {
   fail("server failed: \(error)")

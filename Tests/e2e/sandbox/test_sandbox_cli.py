@@ -59,6 +59,9 @@ def test_exit_with_stdin(start_sandbox):
     s = start_sandbox("--exit-with-stdin")
     s.proc.stdin.close()
     assert s.proc.wait(10) == 0
+    # stdin at end of file from the start: it still starts, says so, and stops cleanly
+    out = subprocess.run([str(SANDBOX_BIN), "--exit-with-stdin"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.startswith("KEYCARD_API_BASE_URL=") and len(out.stdout.splitlines()) == 2
     # without the flag, closing stdin changes nothing
     t = start_sandbox()
     t.proc.stdin.close()
