@@ -50,10 +50,9 @@ public struct Configuration: Sendable {
 
   /// Resolves the configuration. Precedence: a profile named with
   /// `--profile` (a flag) beats the environment's KEYCARD_API_* variables,
-  /// which beat a profile chosen by KCSH_PROFILE or named "default". Within
-  /// each source, credentials go together: a key from one place is never
-  /// sent to a base URL that came with other credentials... unless only the
-  /// URL was given.
+  /// which beat a profile chosen by KCSH_PROFILE or named "default".
+  /// Credentials are taken whole from one source, and sent only to a base
+  /// URL from that source or a stronger one.
   public static func resolve(
     profileFlag: String?, environment env: Environment = .process, configPath: String? = nil
   ) throws(KeycardError) -> Configuration {
@@ -76,41 +75,45 @@ public struct Configuration: Sendable {
       profile = file?.profiles["default"]
     }
 
-    // The environment's layer.
-    let envURL = env["KEYCARD_API_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    var envCredentials: Credentials = .none
+    // The sources, strongest first: a profile named by the flag, the
+    // environment, a profile named by KCSH_PROFILE or "default".
+    struct Source {
+      var name: String?  // nil for the environment
+      var url: String?
+      var profile: ConfigFile.Profile?
+      var credentials: Credentials = .none
+      var hasCredentials: Bool
+    }
+    var envSource = Source(
+      name: nil, url: env["KEYCARD_API_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 }, hasCredentials: false)
     if let key = env["KEYCARD_API_API_KEY"], !key.isEmpty {
-      envCredentials = .apiKey(Secret(key))
+      envSource.credentials = .apiKey(Secret(key))
     } else if let id = env["KEYCARD_API_CLIENT_ID"], let secret = env["KEYCARD_API_CLIENT_SECRET"],
       !id.isEmpty, !secret.isEmpty
     {
-      envCredentials = .clientCredentials(id: id, secret: Secret(secret))
+      envSource.credentials = .clientCredentials(id: id, secret: Secret(secret))
     }
-
-    // The profile's layer (secrets fetched only when the profile is used).
-    var profileURL: String?
-    var profileCredentials: Credentials = .none
+    if case .none = envSource.credentials {} else { envSource.hasCredentials = true }
+    var sources = [envSource]
     if let profile {
-      profileURL = profile.baseURL
-      profileCredentials = try profile.credentials(env: env)
+      let s = Source(name: profile.name, url: profile.baseURL, profile: profile, hasCredentials: profile.hasCredentials)
+      if profileFlag != nil { sources.insert(s, at: 0) } else { sources.append(s) }
       config.profile = profile.name
     }
 
-    let envHasCreds: Bool
-    if case .none = envCredentials { envHasCreds = false } else { envHasCreds = true }
-    let profileHasCreds: Bool
-    if case .none = profileCredentials { profileHasCreds = false } else { profileHasCreds = true }
-    let profileFirst = profileFlag != nil
-    if profileFirst {
-      config.baseURL = profileURL ?? envURL ?? config.baseURL
-      config.credentials = profileHasCreds ? profileCredentials : envCredentials
-      config.credentialSource = profileHasCreds ? "profile '\(profile!.name)'" : (envHasCreds ? "environment" : nil)
+    // Credentials come from the strongest source that has some, and go only
+    // to a base URL from that source or a stronger one (else the default):
+    // a key from the environment is never sent to a URL found in a weaker
+    // profile. Secrets are fetched (commands run) only for the source used.
+    if let i = sources.firstIndex(where: \.hasCredentials) {
+      let chosen = sources[i]
+      config.credentials = try chosen.profile.map { p throws(KeycardError) in try p.credentials(env: env) }
+        ?? chosen.credentials
+      config.credentialSource = chosen.name.map { "profile '\($0)'" } ?? "environment"
+      config.baseURL = sources[...i].lazy.compactMap(\.url).first ?? config.baseURL
     } else {
-      config.baseURL = envURL ?? profileURL ?? config.baseURL
-      config.credentials = envHasCreds ? envCredentials : profileCredentials
-      config.credentialSource = envHasCreds ? "environment" : (profileHasCreds ? "profile '\(profile!.name)'" : nil)
+      config.baseURL = sources.lazy.compactMap(\.url).first ?? config.baseURL
     }
-    if !envHasCreds && !profileHasCreds { config.profile = profile?.name }
     while config.baseURL.hasSuffix("/") { config.baseURL.removeLast() }
 
     if let raw = env["KEYCARD_API_CUSTOM_HEADERS"] {
@@ -178,6 +181,11 @@ struct ConfigFile {
     var timeoutMs: Int? { values["timeout_ms"].flatMap { Int($0) } }
     var connectTimeoutMs: Int? { values["connect_timeout_ms"].flatMap { Int($0) } }
     var maxRetries: Int? { values["max_retries"].flatMap { Int($0) } }
+
+    /// Whether it names credentials (without fetching them).
+    var hasCredentials: Bool {
+      ["api_key", "api_key_env", "api_key_command", "client_id"].contains { values[$0] != nil }
+    }
 
     func credentials(env: Environment) throws(KeycardError) -> Credentials {
       if let key = try secret("api_key", env: env) { return .apiKey(key) }

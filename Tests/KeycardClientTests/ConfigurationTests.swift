@@ -18,6 +18,7 @@ final class ConfigurationTests: XCTestCase {
   }
 
   override func tearDown() {
+    _ = unlink(dir + "/command-ran")
     _ = unlink(dir + "/kcsh/config.toml")
     _ = rmdir(dir + "/kcsh")
     _ = rmdir(dir)
@@ -111,6 +112,30 @@ final class ConfigurationTests: XCTestCase {
     guard case .clientCredentials(let id, let secret) = c.credentials else { return XCTFail() }
     XCTAssertEqual(id, "ci-client")
     XCTAssertEqual(secret.value, "ci-secret-value")
+  }
+
+  func testCredentialsGoOnlyToTheirOwnOrAStrongerURL() throws {
+    let marker = dir + "/command-ran"
+    writeConfig("""
+      [profiles.default]
+      base_url = "http://staging.example"
+      api_key_command = "touch \(marker); echo staging-key-123"
+      """)
+    // The environment's key (no URL of its own) is not sent to the weaker
+    // profile's URL, and the profile's secret command never runs.
+    var c = try resolve(["KEYCARD_API_API_KEY": "env-key-123"])
+    XCTAssertEqual(key(c), "env-key-123")
+    XCTAssertEqual(c.baseURL, "https://api.keycard.ai")
+    XCTAssertEqual(access(marker, F_OK), -1)
+    // The profile's key goes to its URL, or to a stronger one.
+    c = try resolve([:])
+    XCTAssertEqual(key(c), "staging-key-123")
+    XCTAssertEqual(c.baseURL, "http://staging.example")
+    XCTAssertEqual(access(marker, F_OK), 0)
+    unlink(marker)
+    c = try resolve(["KEYCARD_API_BASE_URL": "http://self-hosted.example"])
+    XCTAssertEqual(key(c), "staging-key-123")
+    XCTAssertEqual(c.baseURL, "http://self-hosted.example")
   }
 
   func testProfileErrors() throws {
