@@ -58,6 +58,7 @@ def test_walk_both_ways_with_concurrent_writes(start_sandbox):
     before = walk(s, path, "forward", 1000)
     assert len(before) == 3000
     original = [u["id"] for u in before]
+    ident_path = "/organizations/scale/identities"
     stop = threading.Event()
     deleted, added = set(), set()
     errors = []
@@ -99,6 +100,12 @@ def test_walk_both_ways_with_concurrent_writes(start_sandbox):
                 seen_orig = [pos[x] for x in ids if x in pos]
                 assert seen_orig == sorted(seen_orig)
                 assert got <= set(original) | added
+        # identities merge two tables (users and invitations) under one cursor
+        for direction in ("forward", "backward"):
+            ids = [i["id"] for i in walk(s, ident_path, direction, 64)]
+            assert len(ids) == len(set(ids)), "an identity was repeated"
+            missing = [x for x in original if x not in set(ids) and x not in deleted]
+            assert not missing, f"{len(missing)} identities lost ({direction})"
     finally:
         stop.set()
         for t in threads:
