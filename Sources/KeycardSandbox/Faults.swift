@@ -6,15 +6,20 @@ enum FaultAction: Sendable {
   /// The status, and the Retry-After to send with a 429 or 503, in milliseconds.
   case status(Int, retryAfterMs: Double)
   case reset
+  /// Carry the request out, then drop the connection: the client cannot know
+  /// whether its write happened (what makes blind retries of a POST duplicate).
+  case lostReply
 }
 
 /// A parsed fault spec: `429=0.1,503=0.05,reset=0.02,latency=20ms`.
 /// Statuses and `reset` are shares of requests (their sum at most 1); `latency` delays
 /// every request, or a share of them with `latency=20ms@0.5`; `retry-after` is what
-/// 429 and 503 answers ask clients to wait (default 1s).
+/// 429 and 503 answers ask clients to wait (default 1s); `lost=share` carries a
+/// request out and then drops the connection instead of answering.
 public struct FaultSpec: Sendable, Equatable {
   var statuses: [(code: Int, p: Double)] = []
   var reset = 0.0
+  var lost = 0.0
   var latencyMs = 0.0
   var latencyShare = 1.0
   var retryAfterMs = 1000.0
@@ -36,6 +41,8 @@ public struct FaultSpec: Sendable, Equatable {
       let k = kv[0].trimmingSpaces[...], v = kv[1].trimmingSpaces[...]
       if k == "reset" {
         reset = try share(v, k)
+      } else if k == "lost" {
+        lost = try share(v, k)
       } else if k == "latency" {
         let parts = v.split(separator: "@", maxSplits: 1)
         guard let ms = Self.duration(parts[0]) else { throw bad("latency needs a duration such as 20ms or 1s, got '\(parts[0])'") }
@@ -47,13 +54,13 @@ public struct FaultSpec: Sendable, Equatable {
       } else if let code = Int(k), (400...599).contains(code) {
         statuses.append((code, try share(v, k)))
       } else {
-        throw bad("unknown key '\(k)' (use an HTTP status 400-599, reset, latency or retry-after)")
+        throw bad("unknown key '\(k)' (use an HTTP status 400-599, reset, lost, latency or retry-after)")
       }
     }
-    if statuses.reduce(reset, { $0 + $1.p }) > 1 + 1e-9 { throw bad("the shares add up to more than 1") }
+    if statuses.reduce(reset + lost, { $0 + $1.p }) > 1 + 1e-9 { throw bad("the shares add up to more than 1") }
   }
 
-  var isOff: Bool { statuses.isEmpty && reset == 0 && latencyMs == 0 }
+  var isOff: Bool { statuses.isEmpty && reset == 0 && lost == 0 && latencyMs == 0 }
 
   static func duration(_ s: Substring) -> Double? {
     if s.hasSuffix("ms"), let v = Double(s.dropLast(2)), v >= 0, v <= 60_000 { return v }
@@ -103,6 +110,7 @@ public final class FaultInjector: Sendable {
         if u < acc { return (.status(code, retryAfterMs: s.spec.retryAfterMs), delay) }
       }
       if u < acc + s.spec.reset { return (.reset, delay) }
+      if u < acc + s.spec.reset + s.spec.lost { return (.lostReply, delay) }
       return (.none, delay)
     }
   }

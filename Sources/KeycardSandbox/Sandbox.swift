@@ -83,12 +83,11 @@ struct SandboxResponder: HTTPResponder {
       switch action {
       case .reset:
         sandbox.requests.record(method: method, path: path, query: rawQuery, requestID: requestID, status: 0, fault: "reset")
-        // SO_LINGER 0 turns the close into a RST: the client sees a dropped connection.
-        if let provider = context.channel as? any SocketOptionProvider {
-          _ = try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
-        }
-        try? await context.channel.close()
-        throw CancellationError()
+        try await drop(context)
+      case .lostReply:
+        let done = await handle(&request, path: path, rawQuery: rawQuery)
+        sandbox.requests.record(method: method, path: path, query: rawQuery, requestID: requestID, status: done.status, fault: "lost")
+        try await drop(context)
       case .status(let code, let retryAfterMs):
         var e = APIError(code, code == 429 ? "rate_limited" : "injected_fault", "fault injected by the sandbox (HTTP \(code))")
         if code == 429 || code == 503 {
@@ -108,6 +107,16 @@ struct SandboxResponder: HTTPResponder {
       sandbox.requests.record(method: method, path: path, query: rawQuery, requestID: requestID, status: reply.status, fault: fault)
     }
     return reply.response()
+  }
+
+  /// Closes the connection without an answer. SO_LINGER 0 turns the close into a
+  /// RST: the client sees a dropped connection.
+  private func drop(_ context: SandboxContext) async throws -> Never {
+    if let provider = context.channel as? any SocketOptionProvider {
+      _ = try? await provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+    }
+    try? await context.channel.close()
+    throw CancellationError()
   }
 
   private func handle(_ request: inout Request, path: String, rawQuery: String) async -> Reply {

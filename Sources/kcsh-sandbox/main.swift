@@ -28,9 +28,10 @@ let usage = """
     --faults SPEC      answer a share of requests with faults, e.g.
                        429=0.1,503=0.05,reset=0.02,latency=20ms
                        (STATUS=share for any status 400-599, reset=share drops the
-                       connection, latency=DURATION[@share] delays, retry-after=
-                       DURATION is the wait 429 and 503 ask for, 1s by default);
-                       off by default
+                       connection, lost=share carries the request out and then
+                       drops the connection, latency=DURATION[@share] delays,
+                       retry-after=DURATION is the wait 429 and 503 ask for, 1s
+                       by default); off by default
     --seed N           seed of the fault generator (same seed, same faults)
     --token-ttl SECS   lifetime of issued access tokens (default 3600)
     --exit-with-stdin  exit when standard input reaches end of file

@@ -73,6 +73,7 @@ final class UnitTests: XCTestCase {
         switch f.draw().0 {
         case .none: "-"
         case .reset: "r"
+        case .lostReply: "l"
         case .status(let c, _): String(c)
         }
       }

@@ -49,6 +49,18 @@ def test_fault_answers(start_sandbox):
         except ConnectionResetError:
             data = b""
         assert data == b""
+    # lost: the write happens, the answer does not arrive
+    requests.put(s.url("/_sandbox/faults"), json={"spec": "lost=1"})
+    try:
+        requests.post(s.url("/organizations"), headers={"Authorization": f"Bearer {s.key}"}, json={"name": "Lost Reply"})
+        raise AssertionError("expected a dropped connection")
+    except requests.ConnectionError:
+        pass
+    requests.put(s.url("/_sandbox/faults"), json={"spec": ""})
+    names = [o["name"] for o in s.get("/organizations").json()["items"]]
+    assert names.count("Lost Reply") == 1
+    journal = requests.get(s.url("/_sandbox/requests")).json()["items"]
+    assert [(j["method"], j["status"], j["fault"]) for j in journal if j["fault"] == "lost"] == [("POST", 201, "lost")]
     requests.put(s.url("/_sandbox/faults"), json={"spec": "latency=150ms"})
     r = requests.get(s.url("/organizations"), headers={"Authorization": f"Bearer {s.key}"})
     assert r.status_code == 200 and r.elapsed.total_seconds() >= 0.14
