@@ -103,6 +103,7 @@ public final class KeycardClient: @unchecked Sendable {
   public func start(
     _ call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
   ) -> CallHandle {
+    if let token = call.token { redactor.add(token) }  // a token given by the script is a secret too
     let handle = CallHandle(client: self, call: call, completion: completion)
     handle.step()
     return handle
