@@ -98,6 +98,7 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: "kcsh-sandbox")
 
+Sandbox.tuneAllocator()
 let sandbox: Sandbox
 do {
   sandbox = try Sandbox(options, logger: logger)
