@@ -55,7 +55,7 @@ enum Sandbox {
     let pid: pid_t
     do {
       pid = try spawn(
-        path, ["--port", "0", "--exit-with-stdin"],
+        path, ["--port", "0", "--demo", "--exit-with-stdin"],
         stdio: [toChild[0], fromStdout[1], fromStderr[1]])
     } catch {
       for fd in pipes.joined() { close(fd) }

@@ -73,7 +73,7 @@ def test_environment_and_message(sandbox_dir):
     assert p.stdout == b"http://127.0.0.1:4567\tsk_test_fake\n"
     assert p.stderr.decode().count("\n") == 1
     assert "local Keycard sandbox at http://127.0.0.1:4567" in p.stderr.decode()
-    assert (state / "argv").read_text().split("\n") == ["--port", "0", "--exit-with-stdin"]
+    assert (state / "argv").read_text().split("\n") == ["--port", "0", "--demo", "--exit-with-stdin"]
     assert_stopped_cleanly(state)
 
 

@@ -56,6 +56,13 @@ def test_real_sandbox_serves_then_stops(kcsh_with_real_sandbox):
     port = int(url.rsplit(":", 1)[1])
     with urllib.request.urlopen(url + "/openapi.json", timeout=10) as r:
         assert r.status == 200
+    # It holds the demo data, so a first session has something to explore.
+    demo = subprocess.run([str(kcsh_with_real_sandbox), "--sandbox", "-e",
+                           "print(kc.org('acme').name)"],
+                          env=dict(clean_env(), KCSH_PATH=str(ROOT / "stdlib")),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stdout == b"Acme Corp\n"
     out, err = p.communicate(b"go on\n", timeout=60)
     assert p.returncode == 4
     assert out == b"go on\n"
