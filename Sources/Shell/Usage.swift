@@ -72,11 +72,20 @@ enum CLIUsage {
       text += "Reserved, not yet available: " + reserved.joined(separator: ", ") + "\n"
     }
     text += """
-      Environment (all ignored with -E):
+      Environment of Lua (ignored with -E):
         LUA_INIT_5_4, LUA_INIT   code, or @file, run before the script
         LUA_PATH_5_4, LUA_PATH, LUA_CPATH_5_4, LUA_CPATH   module search paths
         KCSH_PATH                directory of kcsh's modules, appended to package.path
                                  (default: <prefix>/share/kcsh/stdlib for <prefix>/bin/kcsh)
+      Environment of Keycard (read when a script first uses kc; options beat it,
+      it beats profiles):
+        KEYCARD_API_BASE_URL     API address (default https://api.keycard.ai)
+        KEYCARD_API_API_KEY      an API key, or KEYCARD_API_CLIENT_ID and
+        KEYCARD_API_CLIENT_SECRET  service-account client credentials
+        KEYCARD_API_CUSTOM_HEADERS extra "Name: value" lines sent with every request
+        KCSH_PROFILE             profile of $XDG_CONFIG_HOME/kcsh/config.toml to use
+        KCSH_MAX_RETRIES, KCSH_TIMEOUT_MS, KCSH_CONNECT_TIMEOUT_MS
+        With no credentials anywhere, kcsh uses a local sandbox, as --sandbox does.
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
       lua5.4 does); 2 a bad kcsh option.
 
