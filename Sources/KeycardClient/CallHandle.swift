@@ -124,7 +124,10 @@ public final class CallHandle: @unchecked Sendable {
       finish(.failure(failure(KeycardError(kind: .transport, message: "\(error.kind.rawValue): \(error.message)"))))
     case .success(let response):
       if (200..<300).contains(response.status) {
-        client.trace(call.method, url, String(response.status), attempt, started)
+        // The protocol is shown when it is not plain HTTP/1.1, so a trace tells
+        // whether HTTP/2 was negotiated.
+        let outcome = response.httpVersion == "1.1" ? "\(response.status)" : "\(response.status) HTTP/\(response.httpVersion)"
+        client.trace(call.method, url, outcome, attempt, started)
         return finish(
           .success(
             APIResponse(

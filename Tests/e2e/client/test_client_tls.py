@@ -1,9 +1,11 @@
 """TLS: verification is always on; a private CA is trusted only through
 SSL_CERT_FILE or CURL_CA_BUNDLE."""
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -68,3 +70,34 @@ def test_private_ca_through_the_usual_variables(https_server, var):
     base, cert = https_server
     r = kcsh("-e", CODE, env=env_for(base, **{var: str(cert)}))
     assert r.stdout.strip() == "tls", r.stderr
+
+
+@pytest.fixture(scope="module")
+def h2_server(https_server, tmp_path_factory):
+    """nghttpd speaks only HTTP/2 (ALPN h2), so an answer from it proves that
+    kcsh negotiated HTTP/2. It reuses the test certificate."""
+    nghttpd = shutil.which("nghttpd") or "/usr/sbin/nghttpd"
+    _, cert = https_server
+    key = cert.parent / "key.pem"
+    docs = tmp_path_factory.mktemp("h2docs")
+    (docs / "x").write_text('{"hello":"h2"}')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([nghttpd, "-d", str(docs), "--address=127.0.0.1", str(port), str(key), str(cert)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "nghttpd did not start"
+        time.sleep(0.05)
+    yield f"https://127.0.0.1:{port}", cert
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_http2_when_the_server_offers_it(h2_server):
+    base, cert = h2_server
+    r = kcsh("--trace", "-e", "print(kc.request{path = '/x', retries = 0}.hello)",
+             env=env_for(base, SSL_CERT_FILE=str(cert)))
+    assert r.stdout.strip() == "h2", r.stderr
+    assert f"GET {base}/x -> 200 HTTP/2 (1 attempt" in r.stderr
