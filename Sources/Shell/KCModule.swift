@@ -249,7 +249,15 @@ final class KCContext {
     end
     -- The resource tree, help() and completion data (stdlib/kc), when
     -- kcsh's stdlib is on package.path.
-    if package and package.searchpath("kc.init", package.path) then require("kc.init").install(kc) end
+    if package and package.searchpath("kc.init", package.path) then
+      require("kc.init").install(kc)
+    else
+      -- Without the tree, say why instead of "attempt to call a nil value".
+      local why = "kc's resource tree (kc/init.lua) is not on package.path: "
+        .. "set KCSH_PATH to kcsh's stdlib directory"
+      kc.org = function() error(why, 2) end
+      kc.organizations = setmetatable({}, {__index = function() error(why, 2) end})
+    end
     """
 
   static let requestFields: Set<String> = ["method", "path", "query", "body", "retries", "token", "auth", "headers"]

@@ -206,3 +206,14 @@ def test_kcsh_modules_visible_to_lua_init(kcsh_bin, tmp_path):
     (tmp_path / "early.lua").write_text("return 'loaded by LUA_INIT'")
     env = clean_env(KCSH_PATH=str(tmp_path), LUA_INIT="EARLY = require 'early'")
     assert run(kcsh_bin, ["-e", "print(EARLY)"], env=env).stdout == b"loaded by LUA_INIT\n"
+
+
+def test_kc_without_its_stdlib_says_why(kcsh_bin, tmp_path):
+    """A kcsh whose stdlib cannot be found explains itself when kc is used,
+    before any request (the base URL points nowhere)."""
+    env = clean_env(KCSH_PATH=str(tmp_path), KEYCARD_API_API_KEY="k",
+                    KEYCARD_API_BASE_URL="http://127.0.0.1:9")
+    for code in ["kc.org('acme')", "kc.organizations:list()"]:
+        p = run(kcsh_bin, ["-e", code], env=env)
+        assert p.returncode == 1
+        assert b"kc's resource tree (kc/init.lua) is not on package.path: set KCSH_PATH" in p.stderr
