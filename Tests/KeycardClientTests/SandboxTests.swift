@@ -183,13 +183,23 @@ final class SandboxTests: XCTestCase {
     let sb = try SandboxProcess()
     try sb.setFaults("latency=10s")
     let client = try sb.client()
+    let (e, late) = sendInterrupted(client, afterMicroseconds: 300_000)
+    XCTAssertEqual(e?.kind, .cancelled)
+    XCTAssertEqual(e?.attempts, 1)
+    XCTAssertLessThan(late, 0.2)
+  }
+
+  /// Sends a call and raises SIGINT from another thread after a delay; the
+  /// error and how long the call went on after the signal.
+  func sendInterrupted(_ client: KeycardClient, afterMicroseconds delay: useconds_t) -> (KeycardError?, Double) {
     let signal = SignalLater()
+    signal.delay = delay
     var thread = pthread_t()
     pthread_create(
       &thread, nil,
       { arg in
         let s = Unmanaged<SignalLater>.fromOpaque(arg!).takeUnretainedValue()
-        usleep(300_000)
+        usleep(s.delay)
         s.at = monotonicNow()
         kill(getpid(), SIGINT)
         return nil
@@ -197,10 +207,7 @@ final class SandboxTests: XCTestCase {
     let e = expectError { _ = try client.send(call()) }
     let finished = monotonicNow()
     pthread_join(thread, nil)
-    let signalled = signal.at
-    XCTAssertEqual(e?.kind, .cancelled)
-    XCTAssertEqual(e?.attempts, 1)
-    XCTAssertLessThan(finished - signalled, 0.2)
+    return (e, finished - signal.at)
   }
 
   // MARK: Client credentials
@@ -326,22 +333,9 @@ final class SandboxTests: XCTestCase {
     let sb = try SandboxProcess()
     try sb.setFaults("503=1")
     let client = try sb.client()
-    let signal = SignalLater()
-    var thread = pthread_t()
-    pthread_create(
-      &thread, nil,
-      { arg in
-        let s = Unmanaged<SignalLater>.fromOpaque(arg!).takeUnretainedValue()
-        usleep(400_000)
-        s.at = monotonicNow()
-        kill(getpid(), SIGINT)
-        return nil
-      }, Unmanaged.passUnretained(signal).toOpaque())
-    let e = expectError { _ = try client.send(call()) }
-    let finished = monotonicNow()
-    pthread_join(thread, nil)
+    let (e, late) = sendInterrupted(client, afterMicroseconds: 400_000)
     XCTAssertEqual(e?.kind, .cancelled)
-    XCTAssertLessThan(finished - signal.at, 0.2)
+    XCTAssertLessThan(late, 0.2)
     // The interrupt is spent: the next call goes through.
     try sb.setFaults("")
     XCTAssertEqual(try client.send(call()).status, 200)
@@ -381,6 +375,7 @@ func withHarmlessSIGINT(_ body: () throws -> Void) rethrows {
 }
 
 final class SignalLater: @unchecked Sendable {
+  var delay: useconds_t = 0
   var at = 0.0
 }
 
