@@ -264,10 +264,9 @@ public final class Transport: @unchecked Sendable {
         guard let easy, let t = active[easy] else { continue }
         finish(easy, t, outcome(t, easy, code))
       }
-      // Just idle after an answer: a script calling one request after another
-      // sends the next within microseconds, so look for it a little before
-      // sleeping (a wakeup through poll costs a context switch each way).
-      if active.isEmpty && nextDue == nil && lingerUntilSubmitted() { continue }
+      // No spinning for the next request before sleeping: on two CPUs shared
+      // with the server, the spin took CPU from it and from Lua decoding the
+      // answer, and sequential page requests ran slower (docs/performance.md).
       // Sleeps until a socket is ready, a timer is due or a wakeup comes.
       var wait = active.isEmpty ? 10_000 : 1_000
       if let next = nextDue { wait = min(wait, max(0, Int(((next - monotonicNow()) * 1000).rounded(.up)))) }
@@ -283,17 +282,6 @@ public final class Transport: @unchecked Sendable {
     for easy in idle { kc_easy_cleanup(easy) }
     idle.removeAll()
     kc_multi_cleanup(multi)
-  }
-
-  /// Spins (yielding the CPU) for up to 250 µs; true if a request came.
-  private func lingerUntilSubmitted() -> Bool {
-    let seen = submitted.load(ordering: .acquiring)
-    let until = monotonicNow() + 0.000_25
-    repeat {
-      if submitted.load(ordering: .acquiring) != seen { return true }
-      sched_yield()
-    } while monotonicNow() < until
-    return false
   }
 
   private func begin(_ t: Transfer) {
