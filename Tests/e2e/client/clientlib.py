@@ -1,44 +1,21 @@
 """Helpers of the client tests: kcsh talking to a real kcsh-sandbox child
 over loopback (KCSH_SANDBOX_BIN, else the kcsh-sandbox next to kcsh)."""
 import os
-import pathlib
-import select
 import subprocess
-import time
+import sys
 
-import pytest
-import requests
+sys.path.insert(0, str(os.path.join(os.path.dirname(__file__), "..", "sandbox")))
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-BIN_DIR = pathlib.Path(os.environ.get("KCSH_BIN_DIR", ROOT / ".build" / "debug"))
-if not BIN_DIR.is_absolute():
-    BIN_DIR = ROOT / BIN_DIR
-KCSH = BIN_DIR / "kcsh"
-SANDBOX_BIN = pathlib.Path(os.environ.get("KCSH_SANDBOX_BIN", BIN_DIR / "kcsh-sandbox"))
+from e2epaths import BIN_DIR, KCSH, ROOT, SANDBOX_BIN  # noqa: E402,F401
+from sandboxlib import Sandbox  # noqa: E402
 
 
-class ClientSandbox:
+class ClientSandbox(Sandbox):
     """A kcsh-sandbox child, its URL and key, and its /_sandbox controls."""
 
     def __init__(self, *args):
-        if not SANDBOX_BIN.exists():
-            pytest.skip(f"no kcsh-sandbox at {SANDBOX_BIN}")
-        self.proc = subprocess.Popen(
-            [str(SANDBOX_BIN), "--port", "0", "--exit-with-stdin", *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
-        out, deadline = b"", time.time() + 60
-        while out.count(b"\n") < 2:
-            assert time.time() < deadline, "kcsh-sandbox did not start"
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                assert chunk, "kcsh-sandbox exited"
-                out += chunk
-        lines = dict(l.split("=", 1) for l in out.decode().splitlines() if "=" in l)
-        self.base = lines["KEYCARD_API_BASE_URL"]
-        self.key = lines["KEYCARD_API_API_KEY"]
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {self.key}"
+        # Its log is not read here: a pipe nobody reads could fill and stall it.
+        super().__init__("--port", "0", "--exit-with-stdin", *args, stderr=subprocess.DEVNULL)
 
     def faults(self, spec, seed=1):
         r = self.http.put(self.base + "/_sandbox/faults", json={"spec": spec, "seed": seed})

@@ -1,7 +1,6 @@
 """Helpers of the sandbox tests: start the built kcsh-sandbox on port 0 and read
 its two startup lines (the contract other code relies on)."""
 import os
-import pathlib
 import select
 import signal
 import subprocess
@@ -9,22 +8,18 @@ import time
 
 import requests
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-BIN_DIR = pathlib.Path(os.environ.get("KCSH_BIN_DIR", ROOT / ".build" / "debug"))
-if not BIN_DIR.is_absolute():
-    BIN_DIR = ROOT / BIN_DIR
-SANDBOX_BIN = BIN_DIR / "kcsh-sandbox"
+from e2epaths import BIN_DIR, ROOT, SANDBOX_BIN  # noqa: F401 (others import them from here)
 
 
 class Sandbox:
     """A running kcsh-sandbox child and a requests session that talks to it."""
 
-    def __init__(self, *args, stdin=subprocess.PIPE):
+    def __init__(self, *args, stdin=subprocess.PIPE, stderr=subprocess.PIPE):
         assert SANDBOX_BIN.exists(), f"{SANDBOX_BIN} is not built"
         self.args = list(args)
         self.proc = subprocess.Popen(
             [str(SANDBOX_BIN), *args], stdin=stdin, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, bufsize=0)
+            stderr=stderr, bufsize=0)
         self._buf = b""
         self.lines = [self._readline(), self._readline()]
         assert self.lines[0].startswith("KEYCARD_API_BASE_URL=http://127.0.0.1:"), self.lines
@@ -46,7 +41,8 @@ class Sandbox:
             ready, _, _ = select.select([fd], [], [], 0.2)
             chunk = os.read(fd, 4096) if ready else b""
             if ready and not chunk or self.proc.poll() is not None and not chunk:
-                raise RuntimeError(f"kcsh-sandbox exited {self.proc.poll()}: {self.proc.stderr.read().decode(errors='replace')}")
+                why = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                raise RuntimeError(f"kcsh-sandbox exited {self.proc.poll()}: {why}")
             self._buf += chunk
         line, self._buf = self._buf.split(b"\n", 1)
         return line.decode()
