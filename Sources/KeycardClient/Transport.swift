@@ -122,15 +122,13 @@ public final class Transport: @unchecked Sendable {
     caBundle = environment["CURL_CA_BUNDLE"] ?? environment["SSL_CERT_FILE"]
     caPath = environment["SSL_CERT_DIR"]
     let box = Unmanaged.passRetained(self).toOpaque()
-    var tid = pthread_t()
-    let rc = pthread_create(
-      &tid, nil,
+    let tid = startThreadWithoutSIGINT(
       { arg in
         let transport = Unmanaged<Transport>.fromOpaque(arg!).takeRetainedValue()
         transport.run()
         return nil
       }, box)
-    if rc != 0 {
+    guard let tid else {
       Unmanaged<Transport>.fromOpaque(box).release()
       kc_multi_cleanup(m)
       throw TransportError(kind: .other, message: "cannot start the I/O thread")

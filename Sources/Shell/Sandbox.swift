@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import KeycardClient
 
 /// `--sandbox`: runs `kcsh-sandbox` (next to the kcsh binary) as a child on a
 /// free loopback port and points kcsh's environment at it.
@@ -229,10 +230,8 @@ enum Sandbox {
   /// On a thread of its own, drops the child's further stdout (so it never
   /// blocks on a full pipe) and copies its stderr to kcsh's.
   private static func startForwarding(stdout: Int32, stderr: Int32) {
-    var thread = pthread_t()
     let fds = UnsafeMutableRawPointer(bitPattern: Int(stdout) << 32 | Int(stderr))
-    let rc = pthread_create(
-      &thread, nil,
+    let thread = startThreadWithoutSIGINT(
       { argument in
         let packed = Int(bitPattern: argument)
         var open = [Int32(truncatingIfNeeded: packed >> 32), Int32(truncatingIfNeeded: packed & 0xffff_ffff)]
@@ -256,7 +255,7 @@ enum Sandbox {
         for fd in open { close(fd) }
         return nil
       }, fds)
-    if rc == 0 {
+    if let thread {
       pthread_detach(thread)
     } else {
       close(stdout)
