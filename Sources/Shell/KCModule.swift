@@ -439,30 +439,22 @@ final class KCContext {
   func pushError(_ s: LuaState, _ e: KeycardError) {
     s.ensureStack(4)
     s.newTable(hash: 8)
-    s.push(e.kind.rawValue)
-    s.rawSet(-2, field: "kind")
+    // Absent fields stay absent, as JSON null does in decoded answers.
+    func set(_ field: String, _ text: String?) {
+      guard let text else { return }
+      s.push(text)
+      s.rawSet(-2, field: field)
+    }
+    set("kind", e.kind.rawValue)
     if let status = e.status {
       s.push(status)
       s.rawSet(-2, field: "status")
     }
-    if let code = e.code {
-      s.push(code)
-      s.rawSet(-2, field: "code")
-    }
-    s.push(e.message)
-    s.rawSet(-2, field: "message")
-    if let m = e.method {
-      s.push(m)
-      s.rawSet(-2, field: "method")
-    }
-    if let p = e.path {
-      s.push(p)
-      s.rawSet(-2, field: "path")
-    }
-    if let r = e.requestID {
-      s.push(r)
-      s.rawSet(-2, field: "request_id")
-    }
+    set("code", e.code)
+    set("message", e.message)
+    set("method", e.method)
+    set("path", e.path)
+    set("request_id", e.requestID)
     s.push(e.attempts)
     s.rawSet(-2, field: "attempts")
   }
