@@ -9,6 +9,7 @@
 /* Registry keys: addresses unique to this file. */
 static const char NULL_KEY = 0;
 static const char ARRAY_MT_KEY = 0;
+static const char CACHE_KEY = 0;
 
 /* Deeper nesting than this is refused: it bounds the C recursion. */
 #define MAX_DEPTH 1000
@@ -44,10 +45,29 @@ void kcjson_push_array_mt(lua_State *L) {
 
 /* ---------------------------------------------------------------- decoding */
 
+/* Strings seen lately, as the Lua strings made for them: object keys, and
+ * the last value of each key. The items of a page repeat the same few keys,
+ * and many of their values too (a status, a role, a source), so pushing
+ * such a string through the cache costs a memcmp and a table read, where
+ * lua_pushlstring hashes it and walks the string table. The strings are
+ * anchored in a table kept in the registry (a Lua string never moves), so the
+ * cache outlives one decode. Entries 0..KEY_SLOTS-1 hold keys, by a hash of
+ * their bytes; entry KEY_SLOTS + k holds the last value of key entry k. */
+#define KEY_SLOTS 64
+#define CACHED_MAX 40 /* LUAI_MAXSHORTLEN: longer strings are not interned anyway */
+typedef struct {
+  const char *s[2 * KEY_SLOTS]; /* the bytes of the string at anchor[i + 1], or NULL */
+  unsigned char n[2 * KEY_SLOTS];
+} StringCache;
+#define NOT_CACHED (-1)
+#define AS_KEY (-2)
+
 typedef struct {
   lua_State *L;
   const unsigned char *start, *p, *end;
   int null_idx, array_mt_idx; /* absolute stack indices */
+  StringCache *cache;
+  int cache_idx; /* the table that anchors the cached strings */
   int depth;
   /* The size of the last object and array seen at each depth: the items of
    * a page share a shape, so a table made with the previous one's size
@@ -134,18 +154,70 @@ static size_t put_utf8(char *out, unsigned cp) {
   return 4;
 }
 
-/* Pushes the string whose opening quote is at d->p. */
-static void decode_string(Decoder *d) {
+/* The first byte from p on that a string cannot copy as it is: a quote, a
+ * backslash, a control character or a non-ASCII byte; or end. Eight bytes a
+ * step: a flagged byte sets its top bit, and the lowest flag is exact
+ * (borrows only run upwards, from a flagged byte). */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones = 0x0101010101010101u, tops = 0x8080808080808080u;
+  while (end - p >= 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    uint64_t quote = w ^ (ones * '"'), slash = w ^ (ones * '\\');
+    uint64_t hit = w | ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | ((w - ones * 0x20) & ~w);
+    hit &= tops;
+    if (hit) return p + (__builtin_ctzll(hit) >> 3);
+    p += 8;
+  }
+#endif
+  while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+  return p;
+}
+
+/* Pushes the n bytes at s as cache entry i. */
+static void push_cached(Decoder *d, unsigned i, const unsigned char *s, size_t n) {
+  StringCache *c = d->cache;
+  if (c->s[i] && c->n[i] == n && memcmp(c->s[i], s, n) == 0) {
+    lua_rawgeti(d->L, d->cache_idx, (lua_Integer)i + 1);
+    return;
+  }
+  const char *made = lua_pushlstring(d->L, (const char *)s, n);
+  lua_pushvalue(d->L, -1);
+  lua_rawseti(d->L, d->cache_idx, (lua_Integer)i + 1);
+  c->s[i] = made; /* only once anchored */
+  c->n[i] = (unsigned char)n;
+}
+
+/* Pushes the n bytes at s, through the cache as `use` says (NOT_CACHED,
+ * AS_KEY, or the value of the key in entry `use`); returns a key's entry,
+ * else NOT_CACHED. */
+static int push_string(Decoder *d, const unsigned char *s, size_t n, int use) {
+  if (use == NOT_CACHED || n == 0 || n > CACHED_MAX) {
+    lua_pushlstring(d->L, (const char *)s, n);
+    return NOT_CACHED;
+  }
+  if (use == AS_KEY) {
+    unsigned i = ((unsigned)n * 31u + s[0] * 7u + s[n / 2] * 3u + s[n - 1]) % KEY_SLOTS;
+    push_cached(d, i, s, n);
+    return (int)i;
+  }
+  push_cached(d, KEY_SLOTS + (unsigned)use, s, n);
+  return NOT_CACHED;
+}
+
+/* Pushes the string whose opening quote is at d->p; an unescaped one goes
+ * through the cache as `use` says (see push_string), whose answer this is. */
+static int decode_string(Decoder *d, int use) {
   const unsigned char *p = d->p + 1, *end = d->end;
   const unsigned char *s = p;
   /* Fast path: no escapes, so the bytes are the string. */
   for (;;) {
-    while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+    p = plain_run(p, end);
     if (p >= end) fail(d, p, "unterminated string");
     if (*p == '"') {
-      lua_pushlstring(d->L, (const char *)s, (size_t)(p - s));
       d->p = p + 1;
-      return;
+      return push_string(d, s, (size_t)(p - s), use);
     }
     if (*p == '\\') break;
     if (*p < 0x20) fail(d, p, "control character in string");
@@ -159,7 +231,7 @@ static void decode_string(Decoder *d) {
   luaL_addlstring(&b, (const char *)s, (size_t)(p - s));
   for (;;) {
     const unsigned char *run = p;
-    while (p < end && *p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80) p++;
+    p = plain_run(p, end);
     if (p > run) luaL_addlstring(&b, (const char *)run, (size_t)(p - run));
     if (p >= end) fail(d, p, "unterminated string");
     unsigned c = *p;
@@ -207,6 +279,7 @@ static void decode_string(Decoder *d) {
   }
   luaL_pushresult(&b);
   d->p = p + 1;
+  return NOT_CACHED;
 }
 
 static void decode_number(Decoder *d) {
@@ -293,12 +366,16 @@ static void decode_object(Decoder *d) {
   for (;;) {
     skip_ws(d);
     if (d->p >= d->end || *d->p != '"') fail(d, d->p, "expected a string key");
-    decode_string(d);
+    int key = decode_string(d, AS_KEY);
     skip_ws(d);
     if (d->p >= d->end || *d->p != ':') fail(d, d->p, "expected ':'");
     d->p++;
     skip_ws(d);
-    if (decode_value(d)) {
+    if (key != NOT_CACHED && d->p < d->end && *d->p == '"') {
+      decode_string(d, key);
+      lua_rawset(L, -3);
+      fields++;
+    } else if (decode_value(d)) {
       lua_rawset(L, -3);
       fields++;
     } else {
@@ -360,7 +437,7 @@ static int decode_value(Decoder *d) {
   switch (*d->p) {
   case '{': decode_object(d); return 1;
   case '[': decode_array(d); return 1;
-  case '"': decode_string(d); return 1;
+  case '"': decode_string(d, NOT_CACHED); return 1;
   case 't': expect_literal(d, "true", 4); lua_pushboolean(d->L, 1); return 1;
   case 'f': expect_literal(d, "false", 5); lua_pushboolean(d->L, 0); return 1;
   case 'n': expect_literal(d, "null", 4); return 0;
@@ -373,6 +450,25 @@ static int decode_value(Decoder *d) {
   }
 }
 
+/* Pushes the string cache's anchor table and returns the cache. */
+static StringCache *push_cache(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &CACHE_KEY) == LUA_TUSERDATA) {
+    StringCache *c = (StringCache *)lua_touserdata(L, -1);
+    lua_getiuservalue(L, -1, 1);
+    lua_remove(L, -2);
+    return c;
+  }
+  lua_pop(L, 1);
+  StringCache *c = (StringCache *)lua_newuserdatauv(L, sizeof *c, 1);
+  memset(c, 0, sizeof *c);
+  lua_createtable(L, 2 * KEY_SLOTS, 0);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, -3, 1);
+  lua_insert(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &CACHE_KEY);
+  return c;
+}
+
 static int decode(lua_State *L, const char *s, size_t n) {
   Decoder d;
   luaL_checkstack(L, 8, "decoding JSON");
@@ -380,6 +476,8 @@ static int decode(lua_State *L, const char *s, size_t n) {
   d.null_idx = lua_gettop(L);
   kcjson_push_array_mt(L);
   d.array_mt_idx = lua_gettop(L);
+  d.cache = push_cache(L);
+  d.cache_idx = lua_gettop(L);
   d.L = L;
   d.start = d.p = (const unsigned char *)s;
   d.end = d.start + n;

@@ -265,6 +265,59 @@ final class LuaJSONTests: XCTestCase {
       """)
   }
 
+  /// Strings are scanned eight bytes at a time: a quote, backslash, control
+  /// character or non-ASCII byte is found at every offset in a word.
+  func testEveryOffsetOfTheWordScan() {
+    run(
+      #"""
+      for before = 0, 19 do
+        for after = 0, 9 do
+          local a, b = string.rep("a", before), string.rep("b", after)
+          eq(json.decode('"' .. a .. '\\"' .. b .. '"'), a .. '"' .. b)
+          eq(json.decode('"' .. a .. '\\\\' .. b .. '"'), a .. '\\' .. b)
+          eq(json.decode('"' .. a .. 'é' .. b .. '"'), a .. 'é' .. b)
+          eq(json.decode('"' .. a .. '"'), a)
+          fails('"' .. a .. '\1' .. b .. '"', "control character in string at line 1, column " .. before + 2)
+          fails('"' .. a .. '\x7f\xff' .. b .. '"', "invalid UTF-8")
+          fails('"' .. a .. b, "unterminated string")
+        end
+      end
+      """#)
+  }
+
+  /// Keys, and the last value of each key, are pushed through a cache of
+  /// Lua strings that outlives a decode: many keys (sharing cache entries),
+  /// keys that differ in one byte, lengths around the 40-byte limit, escaped
+  /// keys and values that change or repeat between items, all across
+  /// collections, decode to what was encoded.
+  func testStringCacheNeverMixesStringsUp() {
+    run(
+      #"""
+      local state = 777
+      local function rand(n)
+        state = (state * 1103515245 + 12345) % 2147483648
+        return state % n + 1
+      end
+      local keys = {"", "a", "b", "ab", "ba", "id", "Id", "created_at", "updated_at", 'a"b', "é"}
+      for n = 36, 44 do keys[#keys + 1] = string.rep("k", n); keys[#keys + 1] = string.rep("k", n - 1) .. "j" end
+      for i = 1, 300 do keys[#keys + 1] = "key" .. i end
+      local values = {"", "x", "active", "org_member", string.rep("v", 40), string.rep("v", 41), 'a"b', "é"}
+      for round = 1, 30 do
+        local page = {}
+        for item = 1, 50 do
+          local o = {}
+          for _ = 1, rand(12) do
+            local v = rand(3) == 1 and ("u" .. rand(1000)) or values[rand(#values)]
+            o[keys[rand(#keys)]] = rand(10) == 1 and rand(100) or v
+          end
+          page[item] = o
+        end
+        eq(json.decode(json.encode(page)), page, "round " .. round)
+        collectgarbage()  -- cached strings must survive collections
+      end
+      """#)
+  }
+
   /// decode_buffer reads bytes without a Lua string (response bodies).
   func testDecodeBuffer() throws {
     let L = vm.L
