@@ -1,5 +1,13 @@
 import CCurl
 
+#if canImport(Glibc)
+  @preconcurrency import Glibc
+#elseif canImport(Musl)
+  @preconcurrency import Musl
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// One logical API call in flight: its attempts, their waits, and the one
 /// X-Client-Request-ID they all carry. Steps run on the caller's thread
 /// (the first) and on the I/O thread (the rest); a lock keeps them apart
@@ -19,6 +27,9 @@ public final class CallHandle: @unchecked Sendable {
   private let maxRetries: Int
   private let started = monotonicNow()
   private let completion: @Sendable (Result<APIResponse, KeycardError>) -> Void
+  /// The thread that will wait for this call at once (KeycardClient.send):
+  /// attempts begun on it run there (Transport.performHere).
+  private let waiter: pthread_t?
   private let monitor = Monitor()
   // Guarded by monitor:
   private var state = State.idle
@@ -26,9 +37,13 @@ public final class CallHandle: @unchecked Sendable {
   private var refreshedAfter401 = false
   private var outcome: Result<APIResponse, KeycardError>?
 
-  init(client: KeycardClient, call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void) {
+  init(
+    client: KeycardClient, call: APICall, waiter: pthread_t? = nil,
+    completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
+  ) {
     self.client = client
     self.call = call
+    self.waiter = waiter
     self.completion = completion
     url = client.configuration.baseURL + call.path + KeycardClient.queryString(call.query)
     maxRetries = max(0, call.retries ?? client.configuration.maxRetries)
@@ -37,6 +52,7 @@ public final class CallHandle: @unchecked Sendable {
   /// Waits for the outcome (at once if it is in); Ctrl-C meanwhile cancels
   /// the call. The completion given to start() has run, or runs, as well.
   public func wait() throws(KeycardError) -> APIResponse {
+    if let done = monitor.withLock({ outcome }) { return try done.get() }
     kc_sigint_arm(client.transport.multiHandle)
     defer { kc_sigint_disarm(client.transport.multiHandle) }
     return try monitor.withLock {
@@ -98,6 +114,10 @@ public final class CallHandle: @unchecked Sendable {
     let request = HTTPRequest(
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
+    if let waiter, pthread_equal(waiter, pthread_self()) != 0 {
+      if case .done = monitor.withLock({ state }) { return }
+      if let result = client.transport.performHere(request) { return received(result, attempt: attempt) }
+    }
     // Started under the lock, so cancel() sees the transfer's ID (the
     // completion runs on the I/O thread, after this returns).
     let proceed = monitor.withLock { () -> Bool in

@@ -91,8 +91,9 @@ public final class KeycardClient: @unchecked Sendable {
 
   /// Sends `call`, retrying as the official SDKs do, and returns the 2xx
   /// answer or throws a KeycardError. Ctrl-C cancels it.
+  /// The first attempt runs on the calling thread, which would only wait.
   public func send(_ call: APICall) throws(KeycardError) -> APIResponse {
-    try start(call) { _ in }.wait()
+    try begin(call, waiter: pthread_self()) { _ in }.wait()
   }
 
   /// Starts `call` and returns at once; `completion` runs on the I/O thread
@@ -103,8 +104,14 @@ public final class KeycardClient: @unchecked Sendable {
   public func start(
     _ call: APICall, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
   ) -> CallHandle {
+    begin(call, waiter: nil, completion: completion)
+  }
+
+  private func begin(
+    _ call: APICall, waiter: pthread_t?, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
+  ) -> CallHandle {
     if let token = call.token { redactor.add(token) }  // a token given by the script is a secret too
-    let handle = CallHandle(client: self, call: call, completion: completion)
+    let handle = CallHandle(client: self, call: call, waiter: waiter, completion: completion)
     handle.step()
     return handle
   }

@@ -107,6 +107,12 @@ public final class Transport: @unchecked Sendable {
   private var thread: pthread_t?
   private let caBundle: String?
   private let caPath: String?
+  /// A second multi handle, driven by a thread that waits for its own
+  /// request (performHere), and its easy handle; one such thread at a time.
+  private let lane: UnsafeMutableRawPointer
+  private var laneEasy: UnsafeMutableRawPointer?
+  private let laneBusy = Atomic<Bool>(false)
+  private let laneUses = Atomic<Int>(0)
 
   /// Loads libcurl (the first time) and starts the I/O thread.
   public init(environment: Environment = .process) throws(TransportError) {
@@ -115,7 +121,12 @@ public final class Transport: @unchecked Sendable {
       throw TransportError(kind: .other, message: String(decoding: err.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     guard let m = kc_multi_init() else { throw TransportError(kind: .other, message: "curl_multi_init failed") }
+    guard let l = kc_multi_init() else {
+      kc_multi_cleanup(m)
+      throw TransportError(kind: .other, message: "curl_multi_init failed")
+    }
     multi = m
+    lane = l
     // HTTP/2 multiplexing when offered; a few connections per host at most.
     _ = kc_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
     _ = kc_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 16)
@@ -134,6 +145,13 @@ public final class Transport: @unchecked Sendable {
       throw TransportError(kind: .other, message: "cannot start the I/O thread")
     }
     thread = tid
+  }
+
+  // The I/O thread holds a reference until its loop ends, so no transfer
+  // of either multi handle is running here.
+  deinit {
+    if let laneEasy { kc_easy_cleanup(laneEasy) }
+    kc_multi_cleanup(lane)
   }
 
   /// Stops the I/O thread; pending transfers complete as cancelled.
@@ -200,6 +218,49 @@ public final class Transport: @unchecked Sendable {
 
   /// The multi handle, for kc_sigint_arm by callers that wait on their own.
   public var multiHandle: UnsafeMutableRawPointer { multi }
+
+  // MARK: On the calling thread
+
+  /// Runs `request` on the calling thread, on a multi handle of its own
+  /// (with its own kept-alive connections), or answers nil at once when
+  /// another thread is using that handle (then use start). A caller that
+  /// would only wait anyway saves the two hand-offs of a request through the
+  /// I/O thread, a wake-up each way, which on loopback cost more than curl
+  /// itself (docs/performance.md). Ctrl-C cancels the transfer.
+  public func performHere(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError>? {
+    guard laneBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return nil }
+    defer { laneBusy.store(false, ordering: .releasing) }
+    laneUses.add(1, ordering: .relaxed)
+    guard let easy = laneEasy ?? kc_easy_init() else {
+      return .failure(TransportError(kind: .other, message: "curl_easy_init failed"))
+    }
+    laneEasy = easy
+    let t = Transfer(id: 0, request: request, completion: { _ in })
+    configure(easy, t)
+    defer { reset(easy, t) }
+    guard kc_multi_add(lane, easy) == CURLM_OK else {
+      return .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed"))
+    }
+    defer { _ = kc_multi_remove(lane, easy) }
+    // The SIGINT handler bumps the generation and wakes this handle's poll.
+    kc_sigint_arm(lane)
+    defer { kc_sigint_disarm(lane) }
+    var running: Int32 = 0
+    while true {
+      _ = kc_multi_perform(lane, &running)
+      var done: UnsafeMutableRawPointer?
+      var code = CURLE_OK
+      if kc_multi_next_done(lane, &done, &code) != 0 { return outcome(t, easy, code) }
+      if kc_sigint_generation() != t.generation {
+        return .failure(TransportError(kind: .cancelled, message: "interrupted"))
+      }
+      // curl shortens the wait to its own next timeout (request timeouts).
+      _ = kc_multi_poll(lane, 1_000, nil)
+    }
+  }
+
+  /// How many transfers ran on a calling thread (tests).
+  var transfersHere: Int { laneUses.load(ordering: .relaxed) }
 
   // MARK: The I/O thread
 
@@ -365,6 +426,15 @@ public final class Transport: @unchecked Sendable {
     return .failure(TransportError(kind: kind, message: text))
   }
 
+  /// Clears `easy` for its next transfer; its connections stay open.
+  private func reset(_ easy: UnsafeMutableRawPointer, _ t: Transfer) {
+    kc_easy_reset(easy)
+    if let list = t.headerList {
+      kc_slist_free_all(list)
+      t.headerList = nil
+    }
+  }
+
   private func finish(_ easy: UnsafeMutableRawPointer, _ t: Transfer, _ result: Result<HTTPResponse, TransportError>) {
     _ = kc_multi_remove(multi, easy)
     active[easy] = nil
@@ -373,11 +443,7 @@ public final class Transport: @unchecked Sendable {
   }
 
   private func recycle(_ easy: UnsafeMutableRawPointer, _ t: Transfer) {
-    kc_easy_reset(easy)
-    if let list = t.headerList {
-      kc_slist_free_all(list)
-      t.headerList = nil
-    }
+    reset(easy, t)
     if idle.count < 32 { idle.append(easy) } else { kc_easy_cleanup(easy) }
   }
 }

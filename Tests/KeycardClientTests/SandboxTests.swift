@@ -43,6 +43,31 @@ final class SandboxTests: XCTestCase {
     XCTAssertEqual(Set(log.compactMap(\.id)).count, 20)  // one ID per logical request
   }
 
+  /// send() runs its first attempt on the calling thread; a second thread
+  /// sending while that one's transfer is in flight goes through the I/O
+  /// thread instead, and both get their answers.
+  func testSendRunsOnTheCallingThreadElseOnTheIOThread() throws {
+    let sb = try SandboxProcess(["--demo"])
+    let client = try sb.client()
+    XCTAssertEqual(try client.send(call()).status, 200)
+    XCTAssertEqual(client.transport.transfersHere, 1)
+    try sb.setFaults("latency=1s")
+    let first = Results()
+    var thread = pthread_t()
+    let request = call()
+    let box = Unmanaged.passRetained(Box { first.append(Result { () throws(KeycardError) in try client.send(request) }) })
+    pthread_create(&thread, nil, { arg in
+      let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
+      box.body()
+      return nil
+    }, box.toOpaque())
+    usleep(300_000)  // the other thread's transfer holds the calling-thread lane
+    XCTAssertEqual(try client.send(call()).status, 200)
+    pthread_join(thread, nil)
+    XCTAssertEqual(try first.all.first?.get().status, 200)
+    XCTAssertEqual(client.transport.transfersHere, 2, "the second sender went through the I/O thread")
+  }
+
   func testRetriesKeepOneRequestIDAndHonourRetryAfter() throws {
     let sb = try SandboxProcess()
     let client = try sb.client()
@@ -340,6 +365,12 @@ final class SandboxTests: XCTestCase {
     try sb.setFaults("")
     XCTAssertEqual(try client.send(call()).status, 200)
   }
+}
+
+/// A closure to run on a thread of a test's own.
+final class Box: @unchecked Sendable {
+  let body: () -> Void
+  init(_ body: @escaping () -> Void) { self.body = body }
 }
 
 final class Results: @unchecked Sendable {
