@@ -366,6 +366,9 @@ public final class Transport: @unchecked Sendable {
     _ = kc_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, "")
     _ = kc_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, r.connectTimeoutMs)
     _ = kc_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, r.timeoutMs)
+    // A page of 100 users is ~23 KB: one read and one write callback with
+    // the curl tool's 100 KB buffer, where libcurl's default 16 KB takes two.
+    _ = kc_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 102_400)
     // TLS verification is always on; only the trust store can change.
     _ = kc_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
     _ = kc_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
