@@ -197,9 +197,9 @@ final class KCContext {
       return head .. ": " .. tostring(e.message) .. (#ctx > 0 and (" (" .. concat(ctx, ", ") .. ")") or "")
     end
     kc.Error = Error
-    --- kc.request{method=, path=, query=, body=, retries=, token=, auth=}:
-    --- the decoded answer (true when it is empty), and {status, request_id,
-    --- attempts}.
+    --- kc.request{method=, path=, query=, body=, retries=, token=, auth=,
+    --- headers=, raw=}: the decoded answer (true when it is empty; with
+    --- raw = true, its bytes as a string), and {status, request_id, attempts}.
     function kc.request(t)
       if type(t) ~= "table" then
         error("bad argument #1 to 'request' (table expected, got " .. type(t) .. ")", 2)
@@ -260,11 +260,13 @@ final class KCContext {
     end
     """
 
-  static let requestFields: Set<String> = ["method", "path", "query", "body", "retries", "token", "auth", "headers"]
+  static let requestFields: Set<String> = [
+    "method", "path", "query", "body", "retries", "token", "auth", "headers", "raw",
+  ]
 
-  /// Reads kc.request's table argument into a call; argument errors are
-  /// raised.
-  func parseCall(_ s: LuaState) throws -> APICall {
+  /// Reads kc.request's table argument into a call, and whether the answer
+  /// is wanted as it came (`raw`); argument errors are raised.
+  func parseCall(_ s: LuaState) throws -> (call: APICall, raw: Bool) {
     let L = s.L
     try s.checkTable(1)
     // Unknown fields are mistakes; say which, and what was meant.
@@ -303,6 +305,14 @@ final class KCContext {
     s.pop()
     s.rawGet(1, field: "auth")
     let authenticated = s.type(at: -1) == .nil || s.boolean(at: -1)
+    s.pop()
+    let raw: Bool
+    switch s.rawGet(1, field: "raw") {
+    case .nil, .boolean: raw = s.boolean(at: -1)
+    default:
+      s.pop()
+      throw LuaError("kc.request: 'raw' must be a boolean")
+    }
     s.pop()
     var headers: [String] = []
     if s.rawGet(1, field: "headers") == .table {
@@ -353,20 +363,20 @@ final class KCContext {
       method: method, path: path, query: query, body: body, retries: retries, token: token,
       authenticated: authenticated)
     call.headers = headers
-    return call
+    return (call, raw)
   }
 
   /// The raw request: (true, value, meta) or (false, error table); argument
   /// errors are raised.
   func request(_ s: LuaState) throws -> LuaResult {
-    let call = try parseCall(s)
+    let (call, raw) = try parseCall(s)
     let outcome: Result<APIResponse, KeycardError>
     do {
       outcome = .success(try getClient().send(call))
     } catch let e as KeycardError {
       outcome = .failure(e)
     }
-    return pushOutcome(s, call, outcome)
+    return pushOutcome(s, call, outcome, raw: raw)
   }
 
   /// kc._request_async{...}: starts the request and answers at once with
@@ -374,7 +384,7 @@ final class KCContext {
   /// cancel. The transfer and its retries run on the client's I/O thread,
   /// so a page travels while Lua works on the previous one.
   func requestAsync(_ s: LuaState) throws -> LuaResult {
-    let call = try parseCall(s)
+    let (call, raw) = try parseCall(s)
     let handle = try getClient().start(call) { _ in }
     s.push(function: { [self] s in
       let outcome: Result<APIResponse, KeycardError>
@@ -383,7 +393,7 @@ final class KCContext {
       } catch {
         outcome = .failure(error)
       }
-      return pushOutcome(s, call, outcome)
+      return pushOutcome(s, call, outcome, raw: raw)
     })
     s.push(function: { _ in
       handle.cancel()
@@ -392,8 +402,11 @@ final class KCContext {
     return .results(2)
   }
 
-  /// Pushes request()'s answer for `outcome`.
-  func pushOutcome(_ s: LuaState, _ call: APICall, _ outcome: Result<APIResponse, KeycardError>) -> LuaResult {
+  /// Pushes request()'s answer for `outcome`: decoded, or with `raw` the
+  /// body's bytes as a string.
+  func pushOutcome(
+    _ s: LuaState, _ call: APICall, _ outcome: Result<APIResponse, KeycardError>, raw: Bool
+  ) -> LuaResult {
     let L = s.L
     let response: APIResponse
     switch outcome {
@@ -405,7 +418,9 @@ final class KCContext {
       return .results(2)
     }
     s.push(true)
-    if response.body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) {
+    if raw {
+      s.push(bytes: response.body)
+    } else if response.body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) {
       s.push(true)
     } else {
       let status = response.body.withUnsafeBytes { buf -> Int32 in

@@ -271,6 +271,23 @@ def test_invalid_json_answer_is_a_decode_error(scripted):
     assert lines[2] == "api\t502\t1\t<html>Bad gateway</html>", lines
 
 
+def test_raw_answer_is_the_bytes_as_they_came(scripted):
+    # Not JSON (trailing text), keys out of order: raw keeps the bytes as sent.
+    code = """
+        local body, meta = kc.request{path = '/x', raw = true}
+        io.write(body, '|', meta.status, '|')
+        body = kc.request_async{path = '/x', raw = true}:wait()
+        io.write(#body, '|')
+        local ok, e = pcall(kc.request, {path = '/x', raw = true})
+        io.write(e.kind, ' ', e.status, ' ', e.message, '|')
+        print(select(2, pcall(kc.request, {path = '/x', raw = 1})))
+    """
+    r = scripted_run(scripted, [(200, {"body": b'{"b":1, "a":[]} tail'}), (200, {"body": b""}),
+                                (404, {"body": b'{"message":"gone","code":"not_found"}'})], code)
+    assert r.stdout.startswith('{"b":1, "a":[]} tail|200|0|api 404 gone|'), r.stdout + r.stderr
+    assert "kc.request: 'raw' must be a boolean" in r.stdout, r.stdout
+
+
 def test_kc_trace_switches_tracing(start_sandbox):
     sb = start_sandbox()
     sb.faults("503=1")
