@@ -1,13 +1,5 @@
 import CCurl
 
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Musl)
-  @preconcurrency import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
-
 /// One logical API call in flight: its attempts, their waits, and the one
 /// X-Client-Request-ID they all carry. Steps run on the caller's thread
 /// (the first) and on the I/O thread (the rest); a lock keeps them apart
@@ -29,7 +21,7 @@ public final class CallHandle: @unchecked Sendable {
   private let completion: @Sendable (Result<APIResponse, KeycardError>) -> Void
   /// The thread that will wait for this call at once (KeycardClient.send):
   /// attempts begun on it run there (Transport.performHere).
-  private let waiter: pthread_t?
+  private let waiter: ThreadID?
   private let monitor = Monitor()
   // Guarded by monitor:
   private var state = State.idle
@@ -38,7 +30,7 @@ public final class CallHandle: @unchecked Sendable {
   private var outcome: Result<APIResponse, KeycardError>?
 
   init(
-    client: KeycardClient, call: APICall, waiter: pthread_t? = nil,
+    client: KeycardClient, call: APICall, waiter: ThreadID? = nil,
     completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
   ) {
     self.client = client
@@ -114,7 +106,7 @@ public final class CallHandle: @unchecked Sendable {
     let request = HTTPRequest(
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
-    if let waiter, pthread_equal(waiter, pthread_self()) != 0 {
+    if waiter == .current {
       if case .done = monitor.withLock({ state }) { return }
       if let result = client.transport.performHere(request) { return received(result, attempt: attempt) }
     }

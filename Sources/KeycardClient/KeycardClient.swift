@@ -93,7 +93,7 @@ public final class KeycardClient: @unchecked Sendable {
   /// answer or throws a KeycardError. Ctrl-C cancels it.
   /// The first attempt runs on the calling thread, which would only wait.
   public func send(_ call: APICall) throws(KeycardError) -> APIResponse {
-    try begin(call, waiter: pthread_self()) { _ in }.wait()
+    try begin(call, waiter: .current) { _ in }.wait()
   }
 
   /// Starts `call` and returns at once; `completion` runs on the I/O thread
@@ -108,7 +108,7 @@ public final class KeycardClient: @unchecked Sendable {
   }
 
   private func begin(
-    _ call: APICall, waiter: pthread_t?, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
+    _ call: APICall, waiter: ThreadID?, completion: @escaping @Sendable (Result<APIResponse, KeycardError>) -> Void
   ) -> CallHandle {
     if let token = call.token { redactor.add(token) }  // a token given by the script is a secret too
     let handle = CallHandle(client: self, call: call, waiter: waiter, completion: completion)

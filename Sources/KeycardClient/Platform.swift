@@ -109,6 +109,15 @@ func makeUUID() -> String {
   return String(decoding: out, as: UTF8.self)
 }
 
+/// A thread, to tell whether code runs on it.
+struct ThreadID: Equatable, @unchecked Sendable {
+  let thread: pthread_t
+
+  static var current: ThreadID { ThreadID(thread: pthread_self()) }
+
+  static func == (a: ThreadID, b: ThreadID) -> Bool { pthread_equal(a.thread, b.thread) != 0 }
+}
+
 /// Starts a thread that never takes SIGINT, so Ctrl-C always reaches the main
 /// thread: the REPL waits for input with SIGINT let in only inside ppoll, and
 /// a handler run on another thread would leave that wait asleep. The mask is
