@@ -3,6 +3,7 @@ completion data of the resource tree (`__complete`, `__params`, `_params`), and
 records of a real sandbox, with no request sent by completing."""
 import pathlib
 import re
+import time
 import sys
 
 import pytest
@@ -123,3 +124,21 @@ def test_tab_completes_records_collections_and_parameters(spawn, demo):
     inserts(child, "org:update{na", "me")
     assert ask(child, "1") == "1"
     assert requests_seen(demo) == [("GET", "/organizations/acme")]
+
+
+def test_ctrl_c_cancels_a_slow_request_and_the_next_one_goes_through(spawn, demo):
+    # kc.request runs its transfer on the REPL's own thread: Ctrl-C must still
+    # reach it at once, and leave the client usable.
+    child = spawn(KEYCARD_API_BASE_URL=demo.base, KEYCARD_API_API_KEY=demo.key)
+    assert demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "latency=20s", "seed": 1}).status_code == 200
+    try:
+        child.sendline("kc.request{path = '/organizations/acme'}")
+        time.sleep(0.5)
+        sent = time.monotonic()
+        child.sendintr()
+        child.expect_exact("interrupted")
+        child.expect_exact(PROMPT)
+        assert time.monotonic() - sent < 1.0
+    finally:
+        demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "", "seed": 1})
+    assert ask(child, "kc.request{path = '/organizations/acme'}.label") == "acme"
