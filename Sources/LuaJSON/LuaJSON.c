@@ -347,8 +347,9 @@ static int expect_literal(Decoder *d, const char *lit, size_t n) {
   return 1;
 }
 
-/* Pushes the value at d->p; returns 0 for null (nothing pushed), else 1. */
-static int decode_value(Decoder *d);
+/* Pushes the value at d->p; returns 0 for null (nothing pushed), else 1. A
+ * string goes through the cache as `use` says (see push_string). */
+static int decode_value(Decoder *d, int use);
 
 static void decode_object(Decoder *d) {
   lua_State *L = d->L;
@@ -371,11 +372,8 @@ static void decode_object(Decoder *d) {
     if (d->p >= d->end || *d->p != ':') fail(d, d->p, "expected ':'");
     d->p++;
     skip_ws(d);
-    if (key != NOT_CACHED && d->p < d->end && *d->p == '"') {
-      decode_string(d, key);
-      lua_rawset(L, -3);
-      fields++;
-    } else if (decode_value(d)) {
+    /* A string value goes through the cache as the last value of its key. */
+    if (decode_value(d, key)) {
       lua_rawset(L, -3);
       fields++;
     } else {
@@ -414,7 +412,7 @@ static void decode_array(Decoder *d) {
   lua_Integer i = 1;
   for (;;) {
     skip_ws(d);
-    if (!decode_value(d)) lua_pushvalue(L, d->null_idx); /* keep positions */
+    if (!decode_value(d, NOT_CACHED)) lua_pushvalue(L, d->null_idx); /* keep positions */
     lua_rawseti(L, -2, i++);
     skip_ws(d);
     if (d->p >= d->end) fail(d, d->p, "expected ',' or ']'");
@@ -432,12 +430,12 @@ static void decode_array(Decoder *d) {
   d->depth--;
 }
 
-static int decode_value(Decoder *d) {
+static int decode_value(Decoder *d, int use) {
   if (d->p >= d->end) fail(d, d->p, "expected a value");
   switch (*d->p) {
   case '{': decode_object(d); return 1;
   case '[': decode_array(d); return 1;
-  case '"': decode_string(d, NOT_CACHED); return 1;
+  case '"': decode_string(d, use); return 1;
   case 't': expect_literal(d, "true", 4); lua_pushboolean(d->L, 1); return 1;
   case 'f': expect_literal(d, "false", 5); lua_pushboolean(d->L, 0); return 1;
   case 'n': expect_literal(d, "null", 4); return 0;
@@ -487,7 +485,7 @@ static int decode(lua_State *L, const char *s, size_t n) {
   /* A UTF-8 byte order mark is not JSON; say so rather than "expected a value". */
   if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) fail(&d, d.p, "byte order mark");
   skip_ws(&d);
-  if (!decode_value(&d)) lua_pushvalue(L, d.null_idx); /* a bare null */
+  if (!decode_value(&d, NOT_CACHED)) lua_pushvalue(L, d.null_idx); /* a bare null */
   skip_ws(&d);
   if (d.p < d.end) fail(&d, d.p, "trailing characters after the value");
   return 1;
