@@ -53,14 +53,8 @@ final class SandboxTests: XCTestCase {
     XCTAssertEqual(client.transport.transfersHere, 1)
     try sb.setFaults("latency=1s")
     let first = Results()
-    var thread = pthread_t()
     let request = call()
-    let box = Unmanaged.passRetained(Box { first.append(Result { () throws(KeycardError) in try client.send(request) }) })
-    pthread_create(&thread, nil, { arg in
-      let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-      box.body()
-      return nil
-    }, box.toOpaque())
+    let thread = startThread { first.append(Result { () throws(KeycardError) in try client.send(request) }) }
     usleep(300_000)  // the other thread's transfer holds the calling-thread lane
     XCTAssertEqual(try client.send(call()).status, 200)
     pthread_join(thread, nil)
@@ -217,22 +211,16 @@ final class SandboxTests: XCTestCase {
   /// Sends a call and raises SIGINT from another thread after a delay; the
   /// error and how long the call went on after the signal.
   func sendInterrupted(_ client: KeycardClient, afterMicroseconds delay: useconds_t) -> (KeycardError?, Double) {
-    let signal = SignalLater()
-    signal.delay = delay
-    var thread = pthread_t()
-    pthread_create(
-      &thread, nil,
-      { arg in
-        let s = Unmanaged<SignalLater>.fromOpaque(arg!).takeUnretainedValue()
-        usleep(s.delay)
-        s.at = monotonicNow()
-        kill(getpid(), SIGINT)
-        return nil
-      }, Unmanaged.passUnretained(signal).toOpaque())
+    let signalled = Moment()
+    let thread = startThread {
+      usleep(delay)
+      signalled.at = monotonicNow()
+      kill(getpid(), SIGINT)
+    }
     let e = expectError { _ = try client.send(call()) }
     let finished = monotonicNow()
     pthread_join(thread, nil)
-    return (e, finished - signal.at)
+    return (e, finished - signalled.at)
   }
 
   // MARK: Client credentials
@@ -367,10 +355,20 @@ final class SandboxTests: XCTestCase {
   }
 }
 
-/// A closure to run on a thread of a test's own.
-final class Box: @unchecked Sendable {
-  let body: () -> Void
-  init(_ body: @escaping () -> Void) { self.body = body }
+/// Runs `body` on a thread of its own; join it with pthread_join.
+func startThread(_ body: @escaping () -> Void) -> pthread_t {
+  final class Box {
+    let body: () -> Void
+    init(_ body: @escaping () -> Void) { self.body = body }
+  }
+  var thread = pthread_t()
+  pthread_create(
+    &thread, nil,
+    { arg in
+      Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue().body()
+      return nil
+    }, Unmanaged.passRetained(Box(body)).toOpaque())
+  return thread
 }
 
 final class Results: @unchecked Sendable {
@@ -405,8 +403,8 @@ func withHarmlessSIGINT(_ body: () throws -> Void) rethrows {
   try body()
 }
 
-final class SignalLater: @unchecked Sendable {
-  var delay: useconds_t = 0
+/// When something happened, written by another thread.
+final class Moment: @unchecked Sendable {
   var at = 0.0
 }
 
