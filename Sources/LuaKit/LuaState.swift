@@ -247,6 +247,22 @@ public struct LuaState {
     lua_rawset(L, t)
   }
 
+  /// `t[field] = text` without metamethods, for the table on top of the
+  /// stack; nil leaves the field absent (as JSON null does in decoded answers).
+  public func rawSet(field: String, _ text: String?) {
+    guard let text else { return }
+    push(text)
+    rawSet(-2, field: field)
+  }
+
+  /// `t[field] = n` without metamethods, for the table on top of the stack;
+  /// nil leaves the field absent.
+  public func rawSet(field: String, _ n: Int?) {
+    guard let n else { return }
+    push(n)
+    rawSet(-2, field: field)
+  }
+
   /// Pushes `t[field]` without metamethods and returns its type.
   @discardableResult
   public func rawGet(_ index: Int32, field: String) -> LuaType {

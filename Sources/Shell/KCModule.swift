@@ -442,64 +442,41 @@ final class KCContext {
       }
     }
     s.newTable(hash: 3)
-    s.push(response.status)
-    s.rawSet(-2, field: "status")
-    s.push(response.requestID)
-    s.rawSet(-2, field: "request_id")
-    s.push(response.attempts)
-    s.rawSet(-2, field: "attempts")
+    s.rawSet(field: "status", response.status)
+    s.rawSet(field: "request_id", response.requestID)
+    s.rawSet(field: "attempts", response.attempts)
     return .results(3)
   }
 
   func pushError(_ s: LuaState, _ e: KeycardError) {
     s.ensureStack(4)
     s.newTable(hash: 8)
-    // Absent fields stay absent, as JSON null does in decoded answers.
-    func set(_ field: String, _ text: String?) {
-      guard let text else { return }
-      s.push(text)
-      s.rawSet(-2, field: field)
-    }
-    set("kind", e.kind.rawValue)
-    if let status = e.status {
-      s.push(status)
-      s.rawSet(-2, field: "status")
-    }
-    set("code", e.code)
-    set("message", e.message)
-    set("method", e.method)
-    set("path", e.path)
-    set("request_id", e.requestID)
-    s.push(e.attempts)
-    s.rawSet(-2, field: "attempts")
+    s.rawSet(field: "kind", e.kind.rawValue)
+    s.rawSet(field: "status", e.status)
+    s.rawSet(field: "code", e.code)
+    s.rawSet(field: "message", e.message)
+    s.rawSet(field: "method", e.method)
+    s.rawSet(field: "path", e.path)
+    s.rawSet(field: "request_id", e.requestID)
+    s.rawSet(field: "attempts", e.attempts)
   }
 
   /// kc.config(): what the client uses (never the secrets).
   func configTable(_ s: LuaState) throws -> LuaResult {
     let c = try getClient().configuration
     s.newTable(hash: 6)
-    s.push(c.baseURL)
-    s.rawSet(-2, field: "base_url")
-    if let p = c.profile {
-      s.push(p)
-      s.rawSet(-2, field: "profile")
-    }
+    s.rawSet(field: "base_url", c.baseURL)
+    s.rawSet(field: "profile", c.profile)
     let auth: String
     switch c.credentials {
     case .none: auth = "none"
     case .apiKey: auth = "api_key"
     case .clientCredentials: auth = "client_credentials"
     }
-    s.push(auth)
-    s.rawSet(-2, field: "auth")
-    if let src = c.credentialSource {
-      s.push(src)
-      s.rawSet(-2, field: "credentials_from")
-    }
-    s.push(c.maxRetries)
-    s.rawSet(-2, field: "max_retries")
-    s.push(c.timeoutMs)
-    s.rawSet(-2, field: "timeout_ms")
+    s.rawSet(field: "auth", auth)
+    s.rawSet(field: "credentials_from", c.credentialSource)
+    s.rawSet(field: "max_retries", c.maxRetries)
+    s.rawSet(field: "timeout_ms", c.timeoutMs)
     return .results(1)
   }
 
