@@ -37,6 +37,8 @@ public struct Configuration: Sendable {
   /// Where the credentials came from, for messages ("environment",
   /// "profile 'prod'"); never the credentials themselves.
   public var credentialSource: String?
+  /// Whether a source named the base URL (else it is the default).
+  public var namesBaseURL = false
 
   public init(baseURL: String = "https://api.keycard.ai", credentials: Credentials = .none) {
     self.baseURL = baseURL
@@ -110,9 +112,13 @@ public struct Configuration: Sendable {
       config.credentials = try chosen.profile.map { p throws(KeycardError) in try p.credentials(env: env) }
         ?? chosen.credentials
       config.credentialSource = chosen.name.map { "profile '\($0)'" } ?? "environment"
-      config.baseURL = sources[...i].lazy.compactMap(\.url).first ?? config.baseURL
-    } else {
-      config.baseURL = sources.lazy.compactMap(\.url).first ?? config.baseURL
+      if let url = sources[...i].lazy.compactMap(\.url).first {
+        config.baseURL = url
+        config.namesBaseURL = true
+      }
+    } else if let url = sources.lazy.compactMap(\.url).first {
+      config.baseURL = url
+      config.namesBaseURL = true
     }
     while config.baseURL.hasSuffix("/") { config.baseURL.removeLast() }
 

@@ -51,6 +51,15 @@ struct ShellArguments {
 
   /// Parses argv (argv[0] is the program name).
   static func parse(_ argv: [String]) -> Outcome {
+    let outcome = parseOptions(argv)
+    // The sandbox has its own URL and key; a profile's would compete with them.
+    if case .run(let args) = outcome, args.long["sandbox"] != nil, args.long["profile"] != nil {
+      return .usage("'--sandbox' and '--profile' cannot be used together")
+    }
+    return outcome
+  }
+
+  private static func parseOptions(_ argv: [String]) -> Outcome {
     var args = ShellArguments(script: argv.count)
     var i = 1
     while i < argv.count {

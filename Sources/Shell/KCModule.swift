@@ -21,8 +21,6 @@ public enum KCModule {
     public var profile: String?
     /// `--trace`.
     public var trace = false
-    /// Start a sandbox when no credentials are configured anywhere.
-    public var sandboxFallback = true
     /// Where "kcsh: ..." notices go.
     public var progname = "kcsh"
 
@@ -109,16 +107,17 @@ final class KCContext {
   }
 
   /// The client, made on first use: resolves the configuration (and starts a
-  /// sandbox when there are no credentials anywhere).
+  /// sandbox when nothing names credentials or a base URL).
   func getClient() throws -> KeycardClient {
     if let client { return client }
     var config: Configuration
     do {
       config = try Configuration.resolve(profileFlag: options.profile)
-      if !config.hasCredentials && options.sandboxFallback && getenv("KEYCARD_API_BASE_URL") == nil {
+      if !config.hasCredentials && !config.namesBaseURL {
         let url: String
+        let key: String
         do {
-          url = try Sandbox.start()
+          (url, key) = try Sandbox.start()
         } catch {
           throw KeycardError(
             kind: .config,
@@ -126,7 +125,9 @@ final class KCContext {
         }
         CLIOutput.error(
           "\(options.progname): no Keycard credentials found; using a local sandbox at \(url) (stopped on exit)\n")
-        config = try Configuration.resolve(profileFlag: options.profile)
+        config.baseURL = url
+        config.credentials = .apiKey(Secret(key))
+        config.credentialSource = "sandbox"
       }
       config.userAgent = "kcsh/\(KcshVersion.version)"
       let made = try KeycardClient(configuration: config)

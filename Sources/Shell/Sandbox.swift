@@ -32,10 +32,10 @@ enum Sandbox {
   static let startTimeoutMilliseconds: Int32 = 30_000
 
   /// Starts the child, sets KEYCARD_API_BASE_URL and KEYCARD_API_API_KEY in
-  /// kcsh's environment and returns the base URL. What the child writes on
+  /// kcsh's environment (for programs the script runs) and returns both. What the child writes on
   /// stderr while it starts is shown only if it fails; afterwards, its stderr
   /// goes to kcsh's and its stdout is read and dropped.
-  static func start() throws(Failure) -> String {
+  static func start() throws(Failure) -> (url: String, key: String) {
     guard let dir = Executable.directory else {
       throw Failure(message: "--sandbox: cannot find kcsh's own directory")
     }
@@ -91,7 +91,7 @@ enum Sandbox {
     startForwarding(stdout: fromStdout[0], stderr: fromStderr[0])
     setenv("KEYCARD_API_BASE_URL", url, 1)
     setenv("KEYCARD_API_API_KEY", key, 1)
-    return url
+    return (url, key)
   }
 
   /// Stops the child, if one runs: closes its stdin and waits; if it is still

@@ -93,7 +93,7 @@ final class ScriptRunner {
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {
-        let url = try Sandbox.start()
+        let (url, _) = try Sandbox.start()
         CLIOutput.error("\(progname): using a local Keycard sandbox at \(url) (stopped on exit)\n")
       } catch {
         CLIOutput.error("\(progname): \(error.message)\n")

@@ -85,7 +85,8 @@ enum CLIUsage {
         KEYCARD_API_CUSTOM_HEADERS extra "Name: value" lines sent with every request
         KCSH_PROFILE             profile of $XDG_CONFIG_HOME/kcsh/config.toml to use
         KCSH_MAX_RETRIES, KCSH_TIMEOUT_MS, KCSH_CONNECT_TIMEOUT_MS
-        With no credentials anywhere, kcsh uses a local sandbox, as --sandbox does.
+        With no credentials or base URL anywhere, kcsh uses a local sandbox, as
+        --sandbox does (which cannot be combined with --profile).
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
       lua5.4 does); 2 a bad kcsh option.
 

@@ -144,9 +144,27 @@ def test_no_credentials_starts_a_sandbox():
     if not (KCSH.parent / "kcsh-sandbox").exists():
         pytest.skip("no kcsh-sandbox next to kcsh")
     env = clean_env(XDG_CONFIG_HOME="/nonexistent")
-    r = kcsh("-e", "print(kc.config().base_url:match('^http://127.0.0.1:%d+$') ~= nil)", env=env)
-    assert r.stdout.strip() == "true", r.stderr
+    code = "local c = kc.config(); print(c.base_url:match('^http://127.0.0.1:%d+$') ~= nil, c.credentials_from)"
+    r = kcsh("-e", code, env=env)
+    assert r.stdout.strip() == "true\tsandbox", r.stderr
     assert "no Keycard credentials found; using a local sandbox at http://127.0.0.1:" in r.stderr
+
+
+def test_a_base_url_without_credentials_is_used_not_replaced_by_a_sandbox(tmp_path):
+    # The user pointed somewhere: kcsh goes there (and fails to authenticate
+    # there) rather than start a sandbox behind their back.
+    write_config(tmp_path, '[profiles.bare]\nbase_url = "http://127.0.0.1:1"\n')
+    env = clean_env(XDG_CONFIG_HOME=str(tmp_path))
+    for args, extra in ((["--profile", "bare"], {}), ([], {"KEYCARD_API_BASE_URL": "http://127.0.0.1:1"})):
+        r = kcsh(*args, "-e", "local c = kc.config(); print(c.base_url, c.auth)", env=dict(env, **extra))
+        assert r.stdout.strip() == "http://127.0.0.1:1\tnone", r.stderr
+        assert "sandbox" not in r.stderr
+
+
+def test_sandbox_and_profile_flags_exclude_each_other(tmp_path):
+    r = kcsh("--sandbox", "--profile", "prod", "-e", "print(1)", env=clean_env(XDG_CONFIG_HOME=str(tmp_path)))
+    assert r.returncode == 2 and r.stdout == ""
+    assert "'--sandbox' and '--profile' cannot be used together" in r.stderr
 
 
 def test_ctrl_c_cancels_a_slow_request_within_200ms(start_sandbox):
