@@ -106,18 +106,16 @@ public final class CallHandle: @unchecked Sendable {
     let request = HTTPRequest(
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
-    if waiter == .current {
-      if case .done = monitor.withLock({ state }) { return }
-      if let result = client.transport.performHere(request) { return received(result, attempt: attempt) }
+    // received() drops the answer of a call that was cancelled meanwhile.
+    if waiter == .current, let result = client.transport.performHere(request) {
+      return received(result, attempt: attempt)
     }
     // Started under the lock, so cancel() sees the transfer's ID (the
     // completion runs on the I/O thread, after this returns).
-    let proceed = monitor.withLock { () -> Bool in
-      if case .done = state { return false }
+    monitor.withLock {
+      if case .done = state { return }
       state = .sending(client.transport.start(request) { [self] in received($0, attempt: attempt) })
-      return true
     }
-    _ = proceed
   }
 
   private func received(_ result: Result<HTTPResponse, TransportError>, attempt: Int) {
@@ -148,7 +146,9 @@ public final class CallHandle: @unchecked Sendable {
       }
       // A 401 with client credentials: the token may have been revoked or
       // have expired early. Fetch a new one, once.
-      if response.status == 401, call.token == nil, case .clientCredentials = client.configuration.credentials {
+      if response.status == 401, call.authenticated, call.token == nil,
+        case .clientCredentials = client.configuration.credentials
+      {
         let first = monitor.withLock { () -> Bool in
           defer { refreshedAfter401 = true }
           return !refreshedAfter401

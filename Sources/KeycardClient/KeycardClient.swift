@@ -199,16 +199,15 @@ public final class KeycardClient: @unchecked Sendable {
       body(.success("Authorization: Bearer \(key.value)"))
     case .clientCredentials(let id, let secret):
       let now = monotonicNow()
-      let cached = monitor.withLock { () -> String? in
-        if let t = token, now < t.expiresAt - 10 { return t.value }
+      // One lock: a fetch that ends between a look at the cache and a look
+      // at fetchingToken would otherwise leave this caller starting another.
+      let (cached, first) = monitor.withLock { () -> (String?, Bool) in
+        if let t = token, now < t.expiresAt - 10 { return (t.value, false) }
         tokenWaiters.append(body)
-        return nil
+        defer { fetchingToken = true }
+        return (nil, !fetchingToken)
       }
       if let cached { return body(.success("Authorization: Bearer \(cached)")) }
-      let first = monitor.withLock { () -> Bool in
-        defer { fetchingToken = true }
-        return !fetchingToken
-      }
       if first { fetchToken(id: id, secret: secret, attempt: 1, started: monotonicNow()) }
     }
   }

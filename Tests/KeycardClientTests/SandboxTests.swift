@@ -267,6 +267,22 @@ final class SandboxTests: XCTestCase {
     XCTAssertEqual(e?.attempts, 1)
   }
 
+  /// A 401 to a call made without credentials says nothing of the token:
+  /// it is kept, and the call is not sent again.
+  func test401WithoutCredentialsKeepsTheToken() throws {
+    let sb = try SandboxProcess()
+    let (id, secret) = try makeCredential(sb)
+    let client = try sb.client(credentials: .clientCredentials(id: id, secret: Secret(secret)))
+    XCTAssertEqual(try client.send(call()).status, 200)
+    var anonymous = call()
+    anonymous.authenticated = false
+    let e = expectError { _ = try client.send(anonymous) }
+    XCTAssertEqual(e?.status, 401)
+    XCTAssertEqual(e?.attempts, 1)
+    XCTAssertEqual(try client.send(call()).status, 200)
+    XCTAssertEqual(client.tokensFetched, 1)
+  }
+
   func testBadClientCredentials() throws {
     let sb = try SandboxProcess()
     let (id, secret) = try makeCredential(sb)
