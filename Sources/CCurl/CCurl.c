@@ -26,7 +26,6 @@ static struct {
   struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
   void (*slist_free_all)(struct curl_slist *);
   time_t (*getdate)(const char *, const time_t *);
-  char *(*version)(void);
 } api;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -70,7 +69,6 @@ static void load(void) {
   SYM(slist_append, "curl_slist_append");
   SYM(slist_free_all, "curl_slist_free_all");
   SYM(getdate, "curl_getdate");
-  SYM(version, "curl_version");
 #undef SYM
   if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     snprintf(load_error, sizeof load_error, "curl_global_init failed");
@@ -96,7 +94,6 @@ CURLcode kc_easy_setopt_writefn(CURL *h, CURLoption o, kc_write_fn fn) {
   return api.easy_setopt(h, o, fn);
 }
 CURLcode kc_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return api.easy_getinfo(h, i, v); }
-CURLcode kc_easy_getinfo_double(CURL *h, CURLINFO i, double *v) { return api.easy_getinfo(h, i, v); }
 const char *kc_easy_strerror(CURLcode c) { return api.easy_strerror(c); }
 
 CURLM *kc_multi_init(void) { return api.multi_init(); }
@@ -129,7 +126,6 @@ long long kc_getdate(const char *s) {
   if (kc_curl_load(NULL, 0) != 0) return -1;
   return (long long)api.getdate(s, NULL);
 }
-const char *kc_curl_version(void) { return api.version(); }
 
 /* SIGINT while waiting. The handler bumps a generation count and wakes every
  * multi handle that has a waiter (curl_multi_wakeup writes to a socketpair:

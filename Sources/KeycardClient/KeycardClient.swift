@@ -1,4 +1,5 @@
 import CCurl
+import Synchronization
 
 #if canImport(Glibc)
   @preconcurrency import Glibc
@@ -59,7 +60,12 @@ public final class KeycardClient: @unchecked Sendable {
   public let redactor = Redactor()
   /// Where trace lines go (stderr by default).
   public var traceSink: @Sendable (String) -> Void = { writeStderr($0 + "\n") }
-  public var tracing = false
+  /// Switched by kc.trace on the Lua thread, read on the I/O thread too.
+  public var tracing: Bool {
+    get { tracingFlag.load(ordering: .relaxed) }
+    set { tracingFlag.store(newValue, ordering: .relaxed) }
+  }
+  private let tracingFlag = Atomic<Bool>(false)
   /// The share taken off a backoff (0-25%); replaceable in tests.
   var randomJitter: @Sendable () -> Double = { Double.random(in: 0..<0.25) }
 

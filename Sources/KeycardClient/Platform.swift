@@ -63,13 +63,6 @@ func wallNow() -> Double {
   return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-func sleepSeconds(_ s: Double) {
-  guard s > 0 else { return }
-  var ts = timespec(tv_sec: Int(s), tv_nsec: Int((s - Double(Int(s))) * 1e9))
-  var rest = timespec()
-  while nanosleep(&ts, &rest) != 0 && errno == EINTR { break }
-}
-
 /// The process environment as read by getenv, or a fixed dictionary (tests).
 public struct Environment: Sendable {
   let fixed: [String: String]?

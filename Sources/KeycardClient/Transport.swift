@@ -82,8 +82,9 @@ public struct TransferID: Hashable, Sendable {
 /// HTTP over libcurl: one I/O thread owns a curl multi handle, so connections
 /// are kept alive and shared by every request, and transfers run while the
 /// Lua thread does other work. Requests come in through a locked queue and a
-/// curl_multi_wakeup; results go out through a completion callback (on the
-/// I/O thread) or to a caller blocked in `perform`.
+/// curl_multi_wakeup; results go out through a completion callback on the
+/// I/O thread. A caller that would only wait runs its request itself
+/// (performHere), on a second multi handle.
 public final class Transport: @unchecked Sendable {
   public typealias Completion = @Sendable (Result<HTTPResponse, TransportError>) -> Void
 
@@ -92,7 +93,6 @@ public final class Transport: @unchecked Sendable {
   // Guarded by monitor:
   private var pending: [Transfer] = []
   private var cancels: Set<UInt64> = []
-  private var cancelEverything = false
   private var stopping = false
   private var nextID: UInt64 = 1
   private var timers: [Timer] = []
@@ -200,22 +200,6 @@ public final class Transport: @unchecked Sendable {
     _ = kc_multi_wakeup(multi)
   }
 
-  /// Cancels every transfer in flight or queued.
-  public func cancelAll() {
-    monitor.withLock { cancelEverything = true }
-    _ = kc_multi_wakeup(multi)
-  }
-
-  /// Runs a request and waits for it. With `interruptible`, Ctrl-C (SIGINT)
-  /// cancels it (and still reaches the handler installed before).
-  public func perform(_ request: HTTPRequest, interruptible: Bool = true) -> Result<HTTPResponse, TransportError> {
-    let waiter = Waiter()
-    if interruptible { kc_sigint_arm(multi) }
-    defer { if interruptible { kc_sigint_disarm(multi) } }
-    start(request) { result in waiter.finish(result) }
-    return waiter.wait()
-  }
-
   /// The multi handle, for kc_sigint_arm by callers that wait on their own.
   public var multiHandle: UnsafeMutableRawPointer { multi }
 
@@ -277,15 +261,14 @@ public final class Transport: @unchecked Sendable {
       let generation = kc_sigint_generation()
       let interrupted = generation != seenGeneration
       seenGeneration = generation
-      let (new, cancelled, all, stop, due, nextDue) = monitor.withLock {
-        () -> ([Transfer], Set<UInt64>, Bool, Bool, [Timer], Double?) in
+      let (new, cancelled, stop, due, nextDue) = monitor.withLock {
+        () -> ([Transfer], Set<UInt64>, Bool, [Timer], Double?) in
         defer {
           pending.removeAll(keepingCapacity: true)
           cancels.removeAll()
-          cancelEverything = false
         }
         var due: [Timer] = []
-        if stopping || cancelEverything {
+        if stopping {
           due = timers
           timers.removeAll()
         } else if interrupted {
@@ -295,26 +278,20 @@ public final class Transport: @unchecked Sendable {
           due = timers.filter { $0.due <= now }
           timers.removeAll { $0.due <= now }
         }
-        return (pending, cancels, cancelEverything, stopping, due, timers.map(\.due).min())
+        return (pending, cancels, stopping, due, timers.map(\.due).min())
       }
       for t in new { begin(t) }
-      if stop || all {
-        let why = stop ? "the client shut down" : "cancelled"
-        for (easy, t) in active { finish(easy, t, .failure(TransportError(kind: .cancelled, message: why))) }
-        for timer in due { timer.cancel() }
-      } else if interrupted {
-        for (easy, t) in active where t.generation != generation {
-          finish(easy, t, .failure(TransportError(kind: .cancelled, message: "interrupted")))
-        }
-        for timer in due { timer.cancel() }
-      } else {
-        if !cancelled.isEmpty {
-          for (easy, t) in active where cancelled.contains(t.id) {
-            finish(easy, t, .failure(TransportError(kind: .cancelled, message: "cancelled")))
-          }
-        }
-        for timer in due { timer.fire() }
+      // Shut down, interrupted (begun before this Ctrl-C) or cancelled by ID,
+      // whichever of them came in this round.
+      for (easy, t) in active {
+        let why =
+          stop ? "the client shut down"
+          : interrupted && t.generation != generation ? "interrupted"
+          : cancelled.contains(t.id) ? "cancelled" : nil
+        if let why { finish(easy, t, .failure(TransportError(kind: .cancelled, message: why))) }
       }
+      // Timers taken out for a shutdown or an interrupt are cancelled; else due.
+      for timer in due { if stop || interrupted { timer.cancel() } else { timer.fire() } }
       if stop { break }
       _ = kc_multi_perform(multi, &running)
       var easy: UnsafeMutableRawPointer?
@@ -515,24 +492,4 @@ private let onHeader: kc_write_fn = { data, size, n, user in
   if name == "content-length", let n = Int(text), n > 0, n < 64 << 20 { t.body.reserveCapacity(n) }
   t.headers.append((name, text))
   return count
-}
-
-/// A caller blocked until its transfer completes.
-final class Waiter: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var result: Result<HTTPResponse, TransportError>?
-
-  func finish(_ r: Result<HTTPResponse, TransportError>) {
-    monitor.withLock {
-      result = r
-      monitor.broadcast()
-    }
-  }
-
-  func wait() -> Result<HTTPResponse, TransportError> {
-    monitor.withLock {
-      while result == nil { monitor.wait(ms: 1_000) }
-      return result!
-    }
-  }
 }

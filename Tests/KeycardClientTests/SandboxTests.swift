@@ -430,3 +430,23 @@ final class TraceLines: @unchecked Sendable {
   func append(_ s: String) { m.withLock { lines.append(s) } }
   var all: [String] { m.withLock { lines } }
 }
+
+/// A caller blocked until its transfer completes.
+final class Waiter: @unchecked Sendable {
+  private let monitor = Monitor()
+  private var result: Result<HTTPResponse, TransportError>?
+
+  func finish(_ r: Result<HTTPResponse, TransportError>) {
+    monitor.withLock {
+      result = r
+      monitor.broadcast()
+    }
+  }
+
+  func wait() -> Result<HTTPResponse, TransportError> {
+    monitor.withLock {
+      while result == nil { monitor.wait(ms: 1_000) }
+      return result!
+    }
+  }
+}

@@ -27,7 +27,6 @@ CURLcode kc_easy_setopt_ptr(CURL *h, CURLoption opt, const void *v);
 typedef size_t (*kc_write_fn)(char *data, size_t size, size_t n, void *user);
 CURLcode kc_easy_setopt_writefn(CURL *h, CURLoption opt, kc_write_fn fn);
 CURLcode kc_easy_getinfo_long(CURL *h, CURLINFO info, long *v);
-CURLcode kc_easy_getinfo_double(CURL *h, CURLINFO info, double *v);
 const char *kc_easy_strerror(CURLcode code);
 
 CURLM *kc_multi_init(void);
@@ -46,7 +45,6 @@ void kc_slist_free_all(struct curl_slist *l);
 
 /* An HTTP date as seconds since the epoch, or -1. */
 long long kc_getdate(const char *s);
-const char *kc_curl_version(void);
 
 /* Ctrl-C while a thread waits for a request: kc_sigint_arm(m) installs (for
  * the first waiter) a SIGINT handler that counts a new interrupt generation,
