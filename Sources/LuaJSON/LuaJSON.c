@@ -68,7 +68,7 @@ typedef struct {
   int null_idx, array_mt_idx; /* absolute stack indices */
   StringCache *cache;
   int cache_idx; /* the table that anchors the cached strings */
-  int depth;
+  int depth, deepest; /* deepest: the levels whose hints are set */
   /* The size of the last object and array seen at each depth: the items of
    * a page share a shape, so a table made with the previous one's size
    * needs no rehashing as it fills (4 rehashes for a 7-field object). */
@@ -351,18 +351,37 @@ static int expect_literal(Decoder *d, const char *lit, size_t n) {
  * string goes through the cache as `use` says (see push_string). */
 static int decode_value(Decoder *d, int use);
 
+/* One level down, past the opening bracket: bounds the recursion, makes
+ * room on the stack, and clears the level's hints when first reached. */
+static void enter(Decoder *d) {
+  if (++d->depth > MAX_DEPTH) fail(d, d->p, "nesting deeper than 1000 levels");
+  if (!lua_checkstack(d->L, 4)) fail(d, d->p, "too deep for the Lua stack");
+  if (d->depth > d->deepest) {
+    d->deepest = d->depth;
+    d->object_hint[d->depth] = d->array_hint[d->depth] = 0;
+  }
+  d->p++;
+  skip_ws(d);
+}
+
+/* A new container's size: the last one's at this depth, but no more than
+ * the rest of the input could fill at `min_bytes` an item, so one big
+ * container does not make every later one at its depth big. */
+static int size_hint(const Decoder *d, int last, size_t min_bytes) {
+  size_t room = (size_t)(d->end - d->p) / min_bytes + 1;
+  return (size_t)last < room ? last : (int)room;
+}
+
 static void decode_object(Decoder *d) {
   lua_State *L = d->L;
-  if (++d->depth > MAX_DEPTH) fail(d, d->p, "nesting deeper than 1000 levels");
-  if (!lua_checkstack(L, 4)) fail(d, d->p, "too deep for the Lua stack");
-  d->p++;
-  lua_createtable(L, 0, d->object_hint[d->depth]);
-  skip_ws(d);
+  enter(d);
   if (d->p < d->end && *d->p == '}') {
+    lua_createtable(L, 0, 0);
     d->p++;
     d->depth--;
     return;
   }
+  lua_createtable(L, 0, size_hint(d, d->object_hint[d->depth], 4)); /* "k":0, */
   int fields = 0;
   for (;;) {
     skip_ws(d);
@@ -397,14 +416,12 @@ static void decode_object(Decoder *d) {
 
 static void decode_array(Decoder *d) {
   lua_State *L = d->L;
-  if (++d->depth > MAX_DEPTH) fail(d, d->p, "nesting deeper than 1000 levels");
-  if (!lua_checkstack(L, 4)) fail(d, d->p, "too deep for the Lua stack");
-  d->p++;
-  lua_createtable(L, d->array_hint[d->depth], 0);
+  enter(d);
+  int empty = d->p < d->end && *d->p == ']';
+  lua_createtable(L, empty ? 0 : size_hint(d, d->array_hint[d->depth], 2), 0); /* 0, */
   lua_pushvalue(L, d->array_mt_idx);
   lua_setmetatable(L, -2);
-  skip_ws(d);
-  if (d->p < d->end && *d->p == ']') {
+  if (empty) {
     d->p++;
     d->depth--;
     return;
@@ -479,9 +496,7 @@ static int decode(lua_State *L, const char *s, size_t n) {
   d.L = L;
   d.start = d.p = (const unsigned char *)s;
   d.end = d.start + n;
-  d.depth = 0;
-  memset(d.object_hint, 0, sizeof d.object_hint);
-  memset(d.array_hint, 0, sizeof d.array_hint);
+  d.depth = d.deepest = 0;
   /* A UTF-8 byte order mark is not JSON; say so rather than "expected a value". */
   if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) fail(&d, d.p, "byte order mark");
   skip_ws(&d);

@@ -318,6 +318,31 @@ final class LuaJSONTests: XCTestCase {
       """#)
   }
 
+  /// Tables are sized from the last one at their depth, but a big one must
+  /// not make the small or empty ones after it big: 200 empty arrays (or
+  /// objects) after one of 100,000 items take kilobytes, not 300 MB.
+  func testSizeHintsAreBoundedByTheInput() {
+    run(
+      #"""
+      local nums, fields, empties, objs = {}, {}, {}, {}
+      for i = 1, 100000 do nums[i] = "1" end
+      for i = 1, 50000 do fields[i] = '"k' .. i .. '":1' end
+      for i = 1, 200 do empties[i] = "[]"; objs[i] = "{}" end
+      for _, text in ipairs{
+        "[[" .. table.concat(nums, ",") .. "]," .. table.concat(empties, ",") .. "]",
+        "[{" .. table.concat(fields, ",") .. "}," .. table.concat(objs, ",") .. "]",
+        "[[" .. table.concat(nums, ",") .. "]," .. string.rep("[1],", 200) .. "[1]]",
+      } do
+        collectgarbage()
+        local before = collectgarbage("count")
+        local v = json.decode(text)
+        local grown = collectgarbage("count") - before
+        assert(#v == 201 or #v == 202, #v)
+        assert(grown < 16 * 1024, ("%.0f KB for %d bytes of JSON"):format(grown, #text))
+      end
+      """#)
+  }
+
   /// decode_buffer reads bytes without a Lua string (response bodies).
   func testDecodeBuffer() throws {
     let L = vm.L
