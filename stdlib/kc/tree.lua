@@ -90,6 +90,14 @@ local function selfcheck(self, class, where)
   end
 end
 
+-- The collection a record method's `self` was reached through; a method
+-- called with a dot (org.identities{...}) gets its argument table as self.
+local function ownercheck(self, where)
+  local coll = records.collection(self)
+  if not coll then error(("bad self for '%s' (call it with a colon on a record)"):format(where), 3) end
+  return coll
+end
+
 -- One request; the answer decoded (true for an empty one).
 local function send(op, ctx, args)
   local query, body = split(op, args)
@@ -239,9 +247,10 @@ local function paged_methods(r, op, class, methods)
     -- A record method (org:identities{...}) returning an iterator of plain tables.
     local where = r.record .. ":" .. op.name
     local function m(self, args)
+      local coll = ownercheck(self, where)
       args = argcheck(op, args, where)
       forward_only(args, where)
-      return walker(record_ctx(r, records.collection(self), self.id), args, nil)
+      return walker(record_ctx(r, coll, self.id), args, nil)
     end
     methods[op.name] = m
     tree.docs[m] = op
@@ -290,8 +299,7 @@ local function build_class(r)
       local where_rec = r.record .. ":" .. op.name
       local where_coll = r.lua .. ":" .. op.name
       local m = function(self, args)
-        local coll = records.collection(self)
-        if not coll then error(("bad self for '%s' (call it with a colon on a record)"):format(where_rec), 2) end
+        local coll = ownercheck(self, where_rec)
         args = argcheck(op, args, where_rec)
         local answer = send(op, record_ctx(r, coll, self.id), args)
         return result(op, answer, coll, self)
@@ -323,8 +331,7 @@ local function build_class(r)
   if get then
     local where = r.record .. ":reload"
     local reload = function(self)
-      local coll = records.collection(self)
-      if not coll then error(("bad self for '%s' (call it with a colon on a record)"):format(where), 2) end
+      local coll = ownercheck(self, where)
       return records.refresh(self, send(get, record_ctx(r, coll, self.id), {}))
     end
     methods.reload = reload

@@ -84,5 +84,9 @@ def test_record_methods_need_a_record(demo):
       local org = kc.org("acme")
       local user = org.users:list{limit = 1}.items[1]
       print(pcall(user.update, {role = "org_admin"}))
+      print(pcall(org.identities, {role = "org_admin"}))
+      print(pcall(user.reload, {}))
     ''', demo)
-    assert lines == ["false\tbad self for 'user:update' (call it with a colon on a record)"]
+    assert lines == ["false\tbad self for 'user:update' (call it with a colon on a record)",
+                     "false\tbad self for 'org:identities' (call it with a colon on a record)",
+                     "false\tbad self for 'user:reload' (call it with a colon on a record)"]
