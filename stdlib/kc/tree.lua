@@ -221,11 +221,9 @@ local function paged_methods(r, op, class, methods)
     local function list(self, args)
       selfcheck(self, class, where)
       args = argcheck(op, args, where)
-      local function turn(ctx_args)
-        local q = select(1, split(op, args)) or {}
-        q.after, q.before = nil, nil
-        for k, v in pairs(ctx_args) do q[k] = v end
-        local answer = kc.request { method = "GET", path = expand(op.path, self._ctx), query = q }
+      local fetch = fetcher(self._ctx, args)
+      local function turn(cursor)
+        local answer = fetch(cursor)
         local items = answer.items or {}
         for i = 1, #items do wrap(self, items[i]) end
         local page = setmetatable({ items = items, page_info = answer.page_info, pagination = answer.pagination }, Page)
