@@ -217,6 +217,10 @@ int kcsh_push_last_error(lua_State *L) {
   return kept;
 }
 
+int kcsh_pcall(lua_State *L, int nargs, int nresults, int msgh) {
+  return protected_call(L, nargs, nresults, msgh);
+}
+
 int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, kcsh_msghandler);
@@ -312,6 +316,8 @@ void kcsh_close(lua_State *L) {
 }
 
 int kcsh_gc(lua_State *L, int what, int arg) { return lua_gc(L, what, arg); }
+
+void kcsh_gc_generational(lua_State *L) { lua_gc(L, LUA_GCGEN, 0, 0); }
 
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;

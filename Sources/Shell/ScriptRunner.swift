@@ -38,7 +38,7 @@ public enum Kcsh {
     // slots, so a script overflows the stack at the same depth.
     state.push(Int(argc))
     lua_pushlightuserdata(state.L, argv)
-    let status = lua_pcallk(state.L, 2, 0, 0, 0, nil)
+    let status = kcsh_pcall(state.L, 2, 0, 0)
     if status != LUA_OK {
       _ = runner.report(status)
       runner.exitStatus = 1
@@ -295,13 +295,8 @@ final class ScriptRunner {
     state.setGlobal("arg")
   }
 
-  /// lua.c sets generational mode after opening the libraries; lua_gc is
-  /// variadic (Swift cannot call it), `collectgarbage` does the same.
-  private func useGenerationalGC() {
-    state.getGlobal("collectgarbage")
-    state.push("generational")
-    _ = lua_pcallk(L, 1, 0, 0, 0, nil)
-  }
+  /// lua.c sets generational mode after opening the libraries.
+  private func useGenerationalGC() { kcsh_gc_generational(L) }
 
   private func printVersion() {
     CLIOutput.write(KcshVersion.luaCopyright + "\n")

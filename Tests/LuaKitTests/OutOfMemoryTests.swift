@@ -1,6 +1,7 @@
 import CLua
 import Glibc
 import LuaKit
+import LuaShim
 import XCTest
 
 /// Running out of memory: catchable in Lua code, as under lua5.4; fatal
@@ -36,6 +37,19 @@ final class OutOfMemoryTests: XCTestCase {
       try vm.first("return protect(function() return io.open('/dev/zero'):read(2^40) end)"),
       "not enough memory")
     XCTAssertEqual(try vm.first("return 1 + 1"), 2)
+  }
+
+  /// Code that a Swift function runs under kcsh_pcall may run out of
+  /// memory: the pcall catches it (no Swift frame lies between), so it is an
+  /// error status, not the guard's abort.
+  func testOutOfMemoryUnderKcshPcallIsAnError() throws {
+    let vm = try LuaVM()
+    vm.register("read_in_swift") { s in
+      try s.load("return io.open('/dev/zero'):read(2^40)", name: "=read")
+      s.push(kcsh_pcall(s.L, 0, 1, 0) == LUA_ERRMEM)
+      return .results(1)
+    }
+    XCTAssertEqual(try vm.first("return read_in_swift()"), true)
   }
 
   func testOutOfMemoryInSwiftStopsTheProcess() throws {

@@ -66,6 +66,9 @@ int kcsh_resume(lua_State *L, lua_State *from, int nargs, int *nresults);
 /* Protected operations: they return a Lua status (LUA_OK or an error, with the
  * error value on top) instead of raising. */
 int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults);
+/* lua_pcall for Swift code: errors inside, running out of memory included,
+ * are caught by this call, so the allocator guard lets them be raised. */
+int kcsh_pcall(lua_State *L, int nargs, int nresults, int msgh);
 int kcsh_pgettable(lua_State *L, int idx);      /* t[k]: key on top -> value */
 int kcsh_psettable(lua_State *L, int idx);      /* t[k] = v: k, v on top */
 int kcsh_ptolstring(lua_State *L, int idx);     /* luaL_tolstring pushed */
@@ -80,6 +83,8 @@ int kcsh_msghandler(lua_State *L);
 int kcsh_push_last_error(lua_State *L);
 /* lua_gc is variadic, so Swift cannot call it. */
 int kcsh_gc(lua_State *L, int what, int arg);
+/* lua_gc(L, LUA_GCGEN, 0, 0): generational mode with default parameters. */
+void kcsh_gc_generational(lua_State *L);
 
 /* Ctrl-C: from a signal handler, arm a hook that raises "interrupted!" at the
  * next instruction count in state L (lua.c's lstop/laction). Signal-safe. */
@@ -92,7 +97,6 @@ static inline int kcsh_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline void kcsh_pop(lua_State *L, int n) { lua_pop(L, n); }
 static inline void kcsh_newtable(lua_State *L) { lua_newtable(L); }
 static inline const char *kcsh_tostring(lua_State *L, int i) { return lua_tolstring(L, i, NULL); }
-static inline int kcsh_pcall(lua_State *L, int a, int r, int h) { return lua_pcall(L, a, r, h); }
 static inline int kcsh_isnoneornil(lua_State *L, int i) { return lua_isnoneornil(L, i); }
 static inline void kcsh_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
 static inline void kcsh_insert(lua_State *L, int i) { lua_insert(L, i); }
