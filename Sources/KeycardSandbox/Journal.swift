@@ -1,5 +1,12 @@
 import Synchronization
 
+/// Keeps a log that holds the newest `capacity` items (readers take `suffix(capacity)`)
+/// from growing without bound. It trims only once the log is twice as long, so an append costs
+/// O(1) amortized rather than an O(capacity) shift under the lock on each call.
+private func trimBounded<T>(_ items: inout [T], capacity: Int) {
+  if items.count > 2 * capacity { items.removeFirst(items.count - capacity) }
+}
+
 /// The last requests the sandbox received (not /_sandbox/* ones), for client tests:
 /// did a retry keep its X-Client-Request-ID, did a bad call send nothing at all.
 public final class RequestLog: Sendable {
@@ -23,14 +30,14 @@ public final class RequestLog: Sendable {
     entries.withLock { e in
       e.items.append(Entry(seq: e.next, method: method, path: path, query: query, requestID: requestID, status: status, fault: fault, at: Clock.nowSeconds()))
       e.next += 1
-      if e.items.count > capacity { e.items.removeFirst(e.items.count - capacity) }
+      trimBounded(&e.items, capacity: capacity)
     }
   }
 
   func clear() { entries.withLock { $0.items.removeAll() } }
 
   func json(limit: Int) -> [UInt8] {
-    let items = entries.withLock { Array($0.items.suffix(limit)) }
+    let items = entries.withLock { Array($0.items.suffix(min(limit, capacity))) }
     var w = JSONWriter()
     w.beginObject()
     w.key("items")
@@ -68,19 +75,24 @@ public final class Outbox: Sendable {
     let sentAt: String
   }
   private let mails = Mutex<[Mail]>([])
-  static let capacity = 10_000
+  let capacity: Int
+
+  public init(capacity: Int = 10_000) { self.capacity = capacity }
 
   func send(_ m: Mail) {
     mails.withLock {
       $0.append(m)
-      if $0.count > Self.capacity { $0.removeFirst($0.count - Self.capacity) }
+      trimBounded(&$0, capacity: capacity)
     }
   }
 
   func clear() { mails.withLock { $0.removeAll() } }
 
   func json(to: String?) -> [UInt8] {
-    let items = mails.withLock { m in to.map { t in m.filter { $0.to.lowercased() == t.lowercased() } } ?? m }
+    let items = mails.withLock { all in
+      let m = all.suffix(capacity)
+      return to.map { t in m.filter { $0.to.lowercased() == t.lowercased() } } ?? Array(m)
+    }
     var w = JSONWriter()
     w.beginObject()
     w.key("items")

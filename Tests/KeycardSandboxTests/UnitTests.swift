@@ -84,4 +84,29 @@ final class UnitTests: XCTestCase {
     XCTAssertTrue((20...80).contains(a.filter { $0 == "429" }.count))
     XCTAssertTrue(a.contains("r"))
   }
+
+  /// The in-memory logs trim in batches; what a reader sees is still the newest `capacity` items.
+  func testLogsShowTheNewestCapacityItems() throws {
+    func items(_ bytes: [UInt8]) throws -> [JSON] {
+      guard case .array(let a)? = try JSONParser.parse(bytes)["items"] else { XCTFail("no items"); return [] }
+      return a
+    }
+    let log = RequestLog(capacity: 3)
+    for n in 1...10 {
+      log.record(method: "GET", path: "/\(n)", query: "", requestID: nil, status: 200, fault: nil)
+      let seen = try items(log.json(limit: 100)).map { $0["seq"] }
+      XCTAssertEqual(seen, (max(1, n - 2)...n).map { .number(Double($0)) }, "after \(n)")
+    }
+    XCTAssertEqual(try items(log.json(limit: 2)).map { $0["seq"] }, [.number(9), .number(10)])
+
+    let outbox = Outbox(capacity: 3)
+    for n in 1...10 {
+      outbox.send(Outbox.Mail(
+        id: "m\(n)", to: n % 2 == 0 ? "even@x.test" : "odd@x.test", subject: "", token: "", invitationID: "",
+        organizationID: "", organizationName: "", role: "", sentAt: ""))
+      let seen = try items(outbox.json(to: nil)).map { $0["id"] }
+      XCTAssertEqual(seen, (max(1, n - 2)...n).map { .string("m\($0)") }, "after \(n)")
+    }
+    XCTAssertEqual(try items(outbox.json(to: "EVEN@x.test")).map { $0["id"] }, [.string("m8"), .string("m10")])
+  }
 }
