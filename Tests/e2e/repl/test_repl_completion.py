@@ -130,7 +130,9 @@ def test_ctrl_c_cancels_a_slow_request_and_the_next_one_goes_through(spawn, demo
     # kc.request runs its transfer on the REPL's own thread: Ctrl-C must still
     # reach it at once, and leave the client usable.
     child = spawn(KEYCARD_API_BASE_URL=demo.base, KEYCARD_API_API_KEY=demo.key)
-    assert demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "latency=20s", "seed": 1}).status_code == 200
+    # 3 s: long enough that an uncancelled request would fail the assertion,
+    # short enough that the sandbox is not still holding it at teardown.
+    assert demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "latency=3s", "seed": 1}).status_code == 200
     try:
         child.sendline("kc.request{path = '/organizations/acme'}")
         time.sleep(0.5)
