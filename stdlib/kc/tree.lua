@@ -104,18 +104,6 @@ local function send(op, ctx, args)
   return (kc.request { method = op.verb, path = expand(op.path, ctx), query = query, body = body })
 end
 
--- A request started now and waited for later, when the client has the
--- asynchronous primitive; else a handle that sends when waited on.
-local function start(method, path, query)
-  if kc.request_async then
-    return kc.request_async { method = method, path = path, query = query }
-  end
-  return {
-    wait = function() return (kc.request { method = method, path = path, query = query }) end,
-    cancel = function() end,
-  }
-end
-
 -- Collections ----------------------------------------------------------------
 
 local Page = { __name = "kc.page" }
@@ -187,7 +175,7 @@ local function paged_methods(r, op, class, methods)
     return function(cursor, async)
       local q = copy(base)
       for k, v in pairs(cursor) do q[k] = v end
-      if async then return start("GET", path, q) end
+      if async then return kc.request_async { method = "GET", path = path, query = q } end
       return (kc.request { method = "GET", path = path, query = q })
     end, base, path
   end
