@@ -130,11 +130,8 @@ end
 --- descriptions); `prefix` is the dotted path of nested tables.
 function fields(args, params, where, prefix, null)
   prefix = prefix or ""
-  local byname = params.by_name
-  if not byname then
-    byname = {}
-    for _, p in ipairs(params) do byname[p.name] = p end
-  end
+  local byname = {}
+  for _, p in ipairs(params) do byname[p.name] = p end
   for k, v in pairs(args) do
     local p = type(k) == "string" and byname[k]
     if not p then
