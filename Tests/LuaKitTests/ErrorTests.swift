@@ -207,6 +207,15 @@ final class ErrorTests: XCTestCase {
     XCTAssertEqual(try vm.first("return type(empty())"), "function")
     vm.register("two") { _ in .results(2) }
     XCTAssertEqual(try vm.first("return select(2, pcall(two))"), "Swift function returned 2 results but pushed 0")
+    // A negative count (LUA_MULTRET, say) is not taken for a raise or a yield.
+    for n: Int32 in [-1, -2, -3, -4] {
+      vm.register("negative") { L in
+        L.push("not an error")
+        return .results(n)
+      }
+      XCTAssertEqual(
+        try vm.first("return select(2, pcall(negative))"), .string(LuaString("Swift function returned an unknown status \(n)")))
+    }
   }
 
   func testYieldingMoreThanPushedIsAnError() throws {

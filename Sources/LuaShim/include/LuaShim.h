@@ -8,14 +8,17 @@
 #include <lua.h>
 #include <lualib.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <stddef.h>
 
-/* What a Swift function tells the trampoline (besides n >= 0 results). */
+/* What a Swift function tells the trampoline (besides n >= 0 results). Far
+ * from small negative numbers, so that a bad count such as .results(-1)
+ * (LUA_MULTRET) is reported as an unknown status, not taken for one. */
 enum {
-  KCSH_RAISE = -1,       /* raise the value on top of the stack */
-  KCSH_ARGERROR = -2,    /* luaL_argerror(kcsh_argerror_index, message on top) */
-  KCSH_YIELD = -3,       /* yield kcsh_yield_count values from the top */
-  KCSH_YIELD_K = -4,     /* same, with a continuation box just below them */
+  KCSH_RAISE = INT_MIN,          /* raise the value on top of the stack */
+  KCSH_ARGERROR = INT_MIN + 1,   /* luaL_argerror(kcsh_argerror_index, message on top) */
+  KCSH_YIELD = INT_MIN + 2,      /* yield kcsh_yield_count values from the top */
+  KCSH_YIELD_K = INT_MIN + 3,    /* same, with a continuation box just below them */
 };
 
 /* Swift side of the bridge: set once per process by LuaKit. */
