@@ -243,6 +243,10 @@ final class ScriptRunner {
       throw LuaError("'arg' is not a table")
     }
     let n = try length(at: -1)
+    guard n >= 0 else {  // a __len of arg's; lua5.4 fails too, less clearly
+      state.pop()
+      throw LuaError("'arg' has a negative length (\(n))")
+    }
     guard n < Int64(Int32.max - 3), state.ensureStack(Int32(n) + 3) else {
       state.pop()
       throw LuaError("stack overflow (too many arguments to script)")
