@@ -13,21 +13,17 @@ local help = {}
 
 -- The methods a resource offers, in description order: {call, op, form}.
 -- form is nil for the operation itself, "each" / "reload" for derived ones.
+-- call is the first of help.signatures(op, form).
 function help.methods(r)
   local out = {}
-  for _, op in ipairs(r.operations) do
-    local fields = #op.params > 0 and "{...}" or "()"
-    if op.paged and op.name == "list" then
-      out[#out + 1] = { call = r.lua .. ":list" .. fields, op = op }
-      out[#out + 1] = { call = r.lua .. ":each" .. fields, op = op, form = "each" }
-    elseif op.on == "collection" then
-      local id = (op.name == "get" and not r.singleton) and ("(" .. r.id .. (#op.params > 0 and ", {...})" or ")")) or fields
-      out[#out + 1] = { call = r.lua .. ":" .. op.name .. id, op = op }
-    else
-      out[#out + 1] = { call = r.record .. ":" .. op.name .. fields, op = op }
-    end
+  local function add(op, form)
+    out[#out + 1] = { call = help.signatures(op, form)[1], op = op, form = form }
   end
-  if r.ops.get then out[#out + 1] = { call = r.record .. ":reload()", op = r.ops.get, form = "reload" } end
+  for _, op in ipairs(r.operations) do
+    add(op)
+    if op.paged and op.name == "list" then add(op, "each") end
+  end
+  if r.ops.get then add(r.ops.get, "reload") end
   return out
 end
 
