@@ -12,11 +12,13 @@ final class HTTPTests: XCTestCase {
   private var server: Task<Void, any Error>?
   private var base = ""
   private var key = ""
+  private var sandbox: Sandbox?
 
   override func setUp() async throws {
     var options = SandboxOptions()
     options.apiKey = "test-key"
     let sandbox = try Sandbox(options)
+    self.sandbox = sandbox
     key = sandbox.apiKey
     let (stream, continuation) = AsyncStream<Int>.makeStream()
     server = Task {
@@ -92,5 +94,32 @@ final class HTTPTests: XCTestCase {
     let (s4, user) = try await call("GET", "/organizations/inv/users/\(userID)")
     XCTAssertEqual(s4, 200)
     XCTAssertEqual(user["role"] as? String, "org_admin")
+  }
+
+  /// A pending invitation past its expiry reads as expired everywhere, and cannot be accepted.
+  func testLapsedInvitationShowsAsExpired() async throws {
+    _ = try await call("POST", "/organizations", #"{"name": "Lapse"}"#)
+    let (s1, inv) = try await call("POST", "/organizations/lapse/invitations", #"{"email": "bo@example.com", "role": "org_member"}"#)
+    XCTAssertEqual(s1, 201)
+    XCTAssertEqual(inv["status"] as? String, "pending")
+    let (_, outbox) = try await call("GET", "/_sandbox/outbox", auth: false)
+    let token = try XCTUnwrap(((outbox["items"] as? [[String: Any]])?.last)?["token"] as? String)
+    let (_, before) = try await call("GET", "/invitations/\(token)", auth: false)
+    XCTAssertEqual(before["status"] as? String, "pending")
+
+    try await XCTUnwrap(sandbox).store.write { db in
+      try exec(db, "UPDATE invitations SET expires_at = '2000-01-01T00:00:00.000Z'")
+    }
+    let (_, shown) = try await call("GET", "/invitations/\(token)", auth: false)
+    XCTAssertEqual(shown["status"] as? String, "expired")
+    let (_, list) = try await call("GET", "/organizations/lapse/invitations")
+    XCTAssertEqual((list["items"] as? [[String: Any]])?.map { $0["status"] as? String }, ["expired"])
+    let (_, identities) = try await call("GET", "/organizations/lapse/identities")
+    let idn = try XCTUnwrap(identities["items"] as? [[String: Any]])
+    XCTAssertEqual(idn.filter { $0["type"] as? String == "invitation" }.map { $0["status"] as? String }, ["expired"])
+    let (s2, refused) = try await call("POST", "/invitations/\(token)/accept", auth: false)
+    XCTAssertEqual(s2, 409)
+    XCTAssertEqual(refused["code"] as? String, "invitation_not_pending")
+    XCTAssertEqual(refused["message"] as? String, "this invitation has expired")
   }
 }

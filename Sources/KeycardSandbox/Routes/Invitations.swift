@@ -8,6 +8,13 @@ extension Sandbox {
   static let invitationTTL = 7 * 24 * 3600.0
   static let userSource = "https://sandbox.keycard.local"
 
+  /// The status an invitation shows at `now`: a pending one past its expiry is expired
+  /// (nothing rewrites the row when it lapses). `expiresAt` nil never expires.
+  static func invitationStatus(_ stored: String, expiresAt: @autoclosure () -> String?, now: String) -> String {
+    guard stored == "pending", let expires = expiresAt(), expires < now else { return stored }
+    return "expired"
+  }
+
   static func renderInvitation(_ w: inout JSONWriter, _ r: RawRow, now: String, permissions: Bool) {
     w.beginObject()
     r.field(&w, "id", 1)
@@ -18,8 +25,7 @@ extension Sandbox {
     w.field("expires_at", expires)
     r.field(&w, "organization_id", 6)
     r.field(&w, "role", 7)
-    let status = r.string(8)
-    w.field("status", status == "pending" && expires < now ? "expired" : status)
+    w.field("status", invitationStatus(r.string(8), expiresAt: expires, now: now))
     r.field(&w, "updated_at", 9)
     if permissions { writePermissions(&w, "invitations", ["read", "delete"]) }
     w.endObject()
@@ -101,8 +107,7 @@ extension Sandbox {
         w.field("expires_at", exp)
         w.field("organization_name", r[2] as String)
         w.field("role", r[3] as String)
-        let status: String = r[4]
-        w.field("status", status == "pending" && exp < now ? "expired" : status)
+        w.field("status", Sandbox.invitationStatus(r[4], expiresAt: exp, now: now))
         w.endObject()
       }
     }
@@ -120,9 +125,10 @@ extension Sandbox {
           """, [SHA256.hex(token)])
       else { throw APIError.notFound("invitation") }
       let now = Clock.now()
-      let status: String = r[4]
-      guard status == "pending" else { throw APIError(409, "invitation_not_pending", "this invitation is \(status)") }
-      guard (r[5] as String) >= now else { throw APIError(409, "invitation_not_pending", "this invitation has expired") }
+      let status = Sandbox.invitationStatus(r[4], expiresAt: r[5] as String, now: now)
+      guard status == "pending" else {
+        throw APIError(409, "invitation_not_pending", status == "expired" ? "this invitation has expired" : "this invitation is \(status)")
+      }
       let org: Int64 = r[1], email: String = r[2]
       if try exists(db, "SELECT 1 FROM users WHERE org = ? AND email = ? COLLATE NOCASE", [org, email]) {
         throw APIError(409, "already_member", "\(email) is already a member of this organization")

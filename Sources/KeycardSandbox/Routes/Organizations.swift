@@ -145,8 +145,7 @@ extension Sandbox {
         row.field(&w, "email", 3)
         row.field(&w, "role", 4)
         row.field(&w, "source", 5)
-        let status = row.string(6)
-        w.field("status", status == "pending" && !row.isNull(9) && row.string(9) < now ? "expired" : status)
+        w.field("status", Sandbox.invitationStatus(row.string(6), expiresAt: row.isNull(9) ? nil : row.string(9), now: now))
         row.field(&w, "type", 7)
         row.field(&w, "updated_at", 8)
         if perm { writePermissions(&w, row.string(7) == "user" ? "users" : "invitations") }
