@@ -76,13 +76,14 @@ api.summary = "The Keycard organization tree: organizations, their users, invita
 
 -- Resources, in the order help() and the reference list them. `lua` is how a
 -- script reaches the collection, `record` the name of one record in messages.
+-- A resource with a `parent` is reached from the parent's records: its `lua`
+-- (org.users) and the parent's `children` are derived below, not written.
 api.resources = {
   {
     name = "organizations", lua = "kc.organizations", record = "org", type = "Organization",
     segment = "organizations", id = "organization_id",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
-    children = { "users", "invitations", "service_accounts", "sso" },
     fields = {
       F.id, F.created_at,
       { name = "label", type = "string", doc = "A domain name segment for the entity, often derived from the name (at most 63 characters)." },
@@ -141,7 +142,7 @@ api.resources = {
     },
   },
   {
-    name = "users", lua = "org.users", record = "user", type = "OrganizationUser", parent = "organizations",
+    name = "users", record = "user", type = "OrganizationUser", parent = "organizations",
     segment = "users", id = "user_id",
     doc = "The users (members) of an organization. Users join by accepting an invitation.",
     show = { "email", "role", "status" },
@@ -177,7 +178,7 @@ api.resources = {
     },
   },
   {
-    name = "invitations", lua = "org.invitations", record = "invitation", type = "Invitation", parent = "organizations",
+    name = "invitations", record = "invitation", type = "Invitation", parent = "organizations",
     segment = "invitations", id = "invitation_id",
     doc = "Invitations to join an organization, sent by email.",
     show = { "email", "role", "status" },
@@ -211,11 +212,10 @@ api.resources = {
     },
   },
   {
-    name = "service_accounts", lua = "org.service_accounts", record = "sa", type = "ServiceAccount", parent = "organizations",
+    name = "service_accounts", record = "sa", type = "ServiceAccount", parent = "organizations",
     segment = "service-accounts", id = "service_account_id",
     doc = "Service accounts: non-human principals of an organization, authenticated by their credentials.",
     show = { "name" },
-    children = { "credentials" },
     fields = {
       F.id, F.created_at, F.name, F.updated_at,
       { name = "description", type = "string", optional = true, doc = "Optional description of the service account." },
@@ -251,7 +251,7 @@ api.resources = {
     },
   },
   {
-    name = "credentials", lua = "sa.credentials", record = "cred", type = "ServiceAccountCredential", parent = "service_accounts",
+    name = "credentials", record = "cred", type = "ServiceAccountCredential", parent = "service_accounts",
     segment = "credentials", id = "credential_id",
     doc = "Credentials of a service account (client ID and secret). The secret is returned once, by create.",
     show = { "name", "client_id" },
@@ -300,7 +300,7 @@ api.resources = {
     },
   },
   {
-    name = "sso", lua = "org.sso", record = "sso", type = "SSOConnection", parent = "organizations",
+    name = "sso", record = "sso", type = "SSOConnection", parent = "organizations",
     segment = "sso-connection", singleton = true,
     doc = "The organization's SSO connection (one at most). Answers never contain the secret, only client_secret_set.",
     show = { "identifier", "client_id" },
@@ -401,6 +401,18 @@ for _, r in ipairs(api.resources) do
   for _, op in ipairs(r.operations) do
     op.resource = r
     r.ops[op.name] = op
+  end
+end
+-- A child is reached as parent_record.name (org.users), and is listed in
+-- its parent's children in description order, so that no resource with a
+-- parent can be left out of the tree.
+for _, r in ipairs(api.resources) do
+  if r.parent then
+    local parent = api.by_name[r.parent]
+    if not parent then error(("api.lua: resource '%s' has an unknown parent '%s'"):format(r.name, r.parent)) end
+    r.lua = parent.record .. "." .. r.name
+    parent.children = parent.children or {}
+    parent.children[#parent.children + 1] = r.name
   end
 end
 
