@@ -187,7 +187,10 @@ void kcsh_restore_gc(lua_State *L) {
   lua_setfield(L, -2, "__gc");
 }
 
-int kcsh_msghandler(lua_State *L) {
+/* The message handler kcsh_pcall_traceback uses (lua.c's semantics: a string,
+ * or __tostring, or "(error object is a %s value)", then the traceback). The
+ * original error value is kept and can be fetched with kcsh_push_last_error. */
+static int msghandler(lua_State *L) {
   /* Keep the original value for Swift callers that want the structure. */
   if (lua_isnil(L, 1))
     lua_pushlightuserdata(L, (void *)&RAISED_NIL);
@@ -223,7 +226,7 @@ int kcsh_pcall(lua_State *L, int nargs, int nresults, int msgh) {
 
 int kcsh_pcall_traceback(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, kcsh_msghandler);
+  lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   int status = protected_call(L, nargs, nresults, base);
   lua_remove(L, base);

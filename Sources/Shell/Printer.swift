@@ -29,28 +29,20 @@ public struct Printer: Sendable {
     self.colors = colors
   }
 
-  /// The text of the value at `index`. A string at the top is given as it
-  /// is (as `print` would) unless `quoteStrings`; other values as above.
-  /// Throws what a `__tostring` metamethod raises.
-  public func render(
-    _ state: LuaState, at index: Int32, quoteStrings: Bool = false
-  ) throws(LuaError) -> String {
-    let bytes = try renderBytes(state, from: index, to: index, quoteStrings: quoteStrings)
-    return String(decoding: bytes, as: UTF8.self)
-  }
-
-  /// The values at `first...last` (a REPL's results): each as `render`
-  /// shows it, separated by tabs like `print`, or by newlines when one of
-  /// them takes several lines. Bytes, so strings come out exactly.
+  /// The values at `first...last` (a REPL's results), separated by tabs like
+  /// `print`, or by newlines when one of them takes several lines. A string
+  /// is given as it is (as `print` would); inside a table it is quoted.
+  /// Bytes, so strings come out exactly. Throws what a `__tostring`
+  /// metamethod raises.
   public func renderBytes(
-    _ state: LuaState, from first: Int32, to last: Int32, quoteStrings: Bool = false
+    _ state: LuaState, from first: Int32, to last: Int32
   ) throws(LuaError) -> [UInt8] {
     let first = state.absolute(first)
     let last = state.absolute(last)
     var builder = Builder(state: state, maxDepth: maxDepth, colors: colors)
     var nodes: [Node] = []
     for i in stride(from: first, through: last, by: 1) {
-      nodes.append(try builder.node(at: i, depth: 0, top: !quoteStrings))
+      nodes.append(try builder.node(at: i, depth: 0, top: true))
     }
     let layout = Layout(printer: self, labels: builder.labels(for: nodes))
     var parts: [[UInt8]] = []

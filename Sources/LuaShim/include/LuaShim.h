@@ -76,13 +76,9 @@ int kcsh_pgettable(lua_State *L, int idx);      /* t[k]: key on top -> value */
 int kcsh_psettable(lua_State *L, int idx);      /* t[k] = v: k, v on top */
 int kcsh_ptolstring(lua_State *L, int idx);     /* luaL_tolstring pushed */
 int kcsh_popenlibs(lua_State *L);
-/* The message handler kcsh_pcall_traceback uses (lua.c's semantics: a string,
- * or __tostring, or "(error object is a %s value)", then the traceback). The
- * original error value is kept and can be fetched with kcsh_push_last_error. */
-int kcsh_msghandler(lua_State *L);
-/* Pushes the value the handler kept and forgets it, so it is not kept alive or
- * mistaken for a later one. Returns 0 (and pushes nil) when the handler did
- * not run, as for memory errors. */
+/* Pushes the error value kcsh_pcall_traceback's message handler kept and
+ * forgets it, so it is not kept alive or mistaken for a later one. Returns 0
+ * (and pushes nil) when the handler did not run, as for memory errors. */
 int kcsh_push_last_error(lua_State *L);
 /* lua_gc is variadic, so Swift cannot call it. */
 int kcsh_gc(lua_State *L, int what, int arg);
@@ -95,30 +91,16 @@ void kcsh_interrupt(lua_State *L);
 void kcsh_clear_interrupt(lua_State *L);
 
 /* Macros of lua.h as functions. */
-static inline int kcsh_upvalueindex(int i) { return lua_upvalueindex(i); }
 static inline int kcsh_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline void kcsh_pop(lua_State *L, int n) { lua_pop(L, n); }
-static inline void kcsh_newtable(lua_State *L) { lua_newtable(L); }
-static inline const char *kcsh_tostring(lua_State *L, int i) { return lua_tolstring(L, i, NULL); }
-static inline int kcsh_isnoneornil(lua_State *L, int i) { return lua_isnoneornil(L, i); }
 static inline void kcsh_pushcfunction(lua_State *L, lua_CFunction f) { lua_pushcfunction(L, f); }
 static inline void kcsh_insert(lua_State *L, int i) { lua_insert(L, i); }
 static inline void kcsh_remove(lua_State *L, int i) { lua_remove(L, i); }
-static inline void kcsh_replace(lua_State *L, int i) { lua_replace(L, i); }
 static inline lua_Integer kcsh_tointeger(lua_State *L, int i, int *isnum) { return lua_tointegerx(L, i, isnum); }
-static inline lua_Number kcsh_tonumber(lua_State *L, int i, int *isnum) { return lua_tonumberx(L, i, isnum); }
-static inline int kcsh_getmetatable_named(lua_State *L, const char *n) { return luaL_getmetatable(L, n); }
 /* The per-state extra space (shared by threads created from it): LuaKit keeps
  * its owner there. */
 static inline void *kcsh_getowner(lua_State *L) { return *(void **)lua_getextraspace(L); }
 static inline void kcsh_setowner(lua_State *L, void *o) { *(void **)lua_getextraspace(L) = o; }
-static inline lua_State *kcsh_mainthread(lua_State *L) {
-  lua_State *M;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  M = lua_tothread(L, -1);
-  lua_pop(L, 1);
-  return M;
-}
 
 /* The REPL's signal handling. */
 #include "kcsh_signals.h"
