@@ -94,12 +94,7 @@ extension Sandbox {
   }
 
   func deleteServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
-    _ = try Body(r.call.body)
-    try await store.write { db in
-      let seq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id)
-      try exec(db, "DELETE FROM service_accounts WHERE seq = ?", [seq])
-    }
-    return .noContent
+    try await deleteInOrg(r, table: "service_accounts", id: id, what: "service account")
   }
 
   // MARK: credentials

@@ -165,8 +165,16 @@ def test_service_accounts_and_credentials(sandbox, org):
     assert "last_used_at" in sandbox.get(f"{cbase}/{cred['id']}").json()
     assert sandbox.delete(f"{cbase}/{cred['id']}").status_code == 204
     assert_error(sandbox.get(f"{cbase}/{cred['id']}"), 404)
+    # another organization's service account is not found (nor deleted) through this one
+    other = sandbox.post("/organizations", json={"name": unique("Org ")}).json()
+    theirs = sandbox.post(f"/organizations/{other['id']}/service-accounts", json={"name": "theirs"}).json()
+    gone = assert_error(sandbox.delete(f"{base}/{theirs['id']}"), 404, "not_found")
+    assert gone["message"] == f"service account '{theirs['id']}' not found"
+    assert sandbox.get(f"/organizations/{other['id']}/service-accounts/{theirs['id']}").status_code == 200
     assert sandbox.delete(f"{base}/{sa['id']}").status_code == 204
     assert_error(sandbox.get(f"{base}/{sa['id']}"), 404)
+    again = assert_error(sandbox.delete(f"{base}/{sa['id']}"), 404, "not_found")
+    assert again["message"] == f"service account '{sa['id']}' not found"
     assert_error(sandbox.get(f"{cbase}"), 404)
     assert_error(sandbox.post(base, json={}), 422)
     assert_error(sandbox.post(base, json={"name": ""}), 422)
