@@ -149,7 +149,7 @@ struct Completer {
     defer { state.top = top }
     let hidden = !prefix.hasPrefix("_")
     func wanted(_ key: String) -> Bool {
-      key.hasPrefix(prefix) && isName(key) && !(hidden && key.hasPrefix("_"))
+      key.hasPrefix(prefix) && isLuaName(key.utf8) && !(hidden && key.hasPrefix("_"))
     }
     for name in listed(value) where wanted(name) {
       if !functionsOnly || fieldType(value, name) == .function { names.insert(name) }
@@ -226,10 +226,10 @@ private func givenFields(_ text: ArraySlice<UInt8>) -> Set<String> {
     case UInt8(ascii: ")"), UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
     case UInt8(ascii: "=") where depth == 0:
       guard i + 1 == text.endIndex || text[i + 1] != UInt8(ascii: "="),
-        let end = lastNonBlank(text, before: i), isNameByte(text[end])
+        let end = lastNonBlank(text, before: i), isLuaNameByte(text[end])
       else { continue }
       var start = end
-      while start > text.startIndex, isNameByte(text[start - 1]) { start -= 1 }
+      while start > text.startIndex, isLuaNameByte(text[start - 1]) { start -= 1 }
       names.insert(String(decoding: text[start...end], as: UTF8.self))
     default: break
     }
@@ -264,18 +264,4 @@ private let comma = UInt8(ascii: ",")
 private let lparen = UInt8(ascii: "(")
 private let lbrace = UInt8(ascii: "{")
 
-private func isNameByte(_ b: UInt8) -> Bool {
-  b == UInt8(ascii: "_") || (b | 0x20 >= 0x61 && b | 0x20 <= 0x7a) || (b >= 0x30 && b <= 0x39)
-}
-
-private func isChainByte(_ b: UInt8) -> Bool { isNameByte(b) || b == dot || b == colon }
-
-private func isName(_ s: String) -> Bool {
-  guard let f = s.utf8.first, !(f >= 0x30 && f <= 0x39) else { return false }
-  return s.utf8.allSatisfy(isNameByte)
-}
-
-private let luaKeywords = [
-  "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
-  "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
-]
+private func isChainByte(_ b: UInt8) -> Bool { isLuaNameByte(b) || b == dot || b == colon }

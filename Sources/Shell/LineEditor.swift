@@ -216,8 +216,7 @@ final class LineEditor: LineSource {
   /// Prints the candidates in columns below the line (libedit redraws the
   /// line after).
   private func listCandidates(_ words: [String]) {
-    var size = winsize()
-    let width = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+    let width = terminalColumns() ?? 80
     let column = (words.map(\.count).max() ?? 0) + 2
     let perLine = max(1, width / column)
     var text = "\n"
@@ -315,4 +314,11 @@ struct HistoryFile {
     }
     return true
   }
+}
+
+/// The width of the terminal on stdout, or nil when stdout is not one.
+func terminalColumns() -> Int? {
+  var size = winsize()
+  guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+  return Int(size.ws_col)
 }

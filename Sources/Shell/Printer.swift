@@ -190,7 +190,7 @@ private struct Builder {
   /// `name` for identifiers, `["a b"]`, `[10]`, `[true]`, `[<table 2>]`.
   mutating func keyText(at index: Int32, depth: Int) throws(LuaError) -> [UInt8] {
     let index = state.absolute(index)
-    if let bytes = state.bytes(at: index), isIdentifier(bytes) { return bytes }
+    if let bytes = state.bytes(at: index), isLuaName(bytes) { return bytes }
     var text: [UInt8] = [UInt8(ascii: "[")]
     switch try node(at: index, depth: maxDepth) {
     case .atom(let a): text += a
@@ -239,20 +239,6 @@ private struct SortKey: Comparable {
     return a.position < b.position
   }
 }
-
-private let keywords: Set<[UInt8]> = Set(
-  [
-    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
-    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
-  ].map { Array($0.utf8) })
-
-private func isIdentifier(_ s: [UInt8]) -> Bool {
-  guard let first = s.first, first == UInt8(ascii: "_") || isLetter(first) else { return false }
-  return s.allSatisfy { $0 == UInt8(ascii: "_") || isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) }
-    && !keywords.contains(s)
-}
-
-private func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a }
 
 /// A Lua string literal that reads back as the same bytes: valid UTF-8 is
 /// kept, control characters and stray bytes are escaped.

@@ -132,14 +132,6 @@ public struct REPL {
     return Printer(width: min(80, max(20, columns ?? 80)), colors: colors)
   }
 
-  private func terminalColumns() -> Int? {
-    var size = winsize()
-    guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else {
-      return nil
-    }
-    return Int(size.ws_col)
-  }
-
   /// lua.c's `get_prompt`: `tostring(_PROMPT)` or `tostring(_PROMPT2)` when
   /// set, else the default.
   func prompt(first: Bool) -> String {
