@@ -15,7 +15,7 @@ extension Store {
       let first = ["ana", "ben", "chloe", "dev", "eli", "fatima", "gus", "hana", "ivan", "jo", "kai", "lea"]
       let roles = ["org_member", "org_member", "org_viewer", "org_admin"]
       let now = Clock.now()
-      let expires = Clock.format(Clock.nowSeconds() + 7 * 24 * 3600)
+      let expires = Clock.format(Clock.nowSeconds() + Sandbox.invitationTTL)
       for o in orgs {
         let org = try Store.nextSeq(db)
         try exec(
@@ -26,15 +26,16 @@ extension Store {
           try exec(
             db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [try Store.nextSeq(db), Ids.nanoid(), org, "\(name)@\(o.domain)", i == 0 ? "org_admin" : roles[i % roles.count],
-             i % 7 == 6 ? "disabled" : "active", "https://sandbox.keycard.local", now, now])
+             i % 7 == 6 ? "disabled" : "active", Sandbox.userSource, now, now])
         }
         for i in 0..<o.invites {
           try exec(
             db, """
               INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
-              VALUES (?, ?, ?, ?, 'org_member', 'pending', ?, 'sandboxadmin00000000000000', ?, ?, ?)
+              VALUES (?, ?, ?, ?, 'org_member', 'pending', ?, ?, ?, ?, ?)
               """,
-            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), expires, now, now])
+            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), Sandbox.adminID, expires,
+             now, now])
         }
         for (n, sa) in ["ci", "backup"].enumerated() {
           let saSeq = try Store.nextSeq(db)
@@ -70,10 +71,10 @@ extension Store {
       guard count > 0 else { return true }
       let base = try Store.nextSeq(db, count: Int64(count))
       let stmt = try db.makeStatement(
-        sql: "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', 'https://sandbox.keycard.local', ?, ?)")
+        sql: "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
       let roles = ["org_member", "org_member", "org_member", "org_viewer", "org_admin"]
       for i in 0..<count {
-        try stmt.execute(arguments: [base + Int64(i), Ids.nanoid(), org, "user\(i + 1)@scale.example", roles[i % roles.count], now, now])
+        try stmt.execute(arguments: [base + Int64(i), Ids.nanoid(), org, "user\(i + 1)@scale.example", roles[i % roles.count], Sandbox.userSource, now, now])
       }
       return true
     }

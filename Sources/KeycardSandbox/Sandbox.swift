@@ -39,7 +39,7 @@ public final class Sandbox: Sendable {
   /// Held in memory only (never in the database), to compare presented keys with.
   public let apiKey: String
   /// The principal that the API key stands for (invitations' created_by).
-  let adminID: String
+  static let adminID = "sandboxadmin00000000000000"
   let tokenTTL: Int
   public let faults: FaultInjector
   let requests = RequestLog()
@@ -49,7 +49,6 @@ public final class Sandbox: Sendable {
   public init(_ options: SandboxOptions, logger: Logger = Logger(label: "kcsh-sandbox")) throws {
     store = try Store(path: options.dbPath)
     apiKey = options.apiKey ?? Ids.secret(prefix: "kcsb_")
-    adminID = "sandboxadmin00000000000000"
     tokenTTL = options.tokenTTL
     let seed = options.seed ?? UInt64.random(in: 0...UInt64.max)
     faults = FaultInjector(spec: try FaultSpec(options.faults), seed: seed)

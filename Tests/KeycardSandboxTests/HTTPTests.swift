@@ -122,4 +122,19 @@ final class HTTPTests: XCTestCase {
     XCTAssertEqual(refused["code"] as? String, "invitation_not_pending")
     XCTAssertEqual(refused["message"] as? String, "this invitation has expired")
   }
+
+  /// Demo rows carry what the routes write: the admin as inviter, the sandbox as user source.
+  func testDemoDataMatchesWhatTheRoutesWrite() async throws {
+    XCTAssertTrue(try XCTUnwrap(sandbox).store.loadDemo())
+    XCTAssertTrue(try XCTUnwrap(sandbox).store.loadScale(2))
+    let (_, made) = try await call("POST", "/organizations/acme/invitations", #"{"email": "new@example.com", "role": "org_member"}"#)
+    let (_, invitations) = try await call("GET", "/organizations/acme/invitations")
+    let creators = Set(try XCTUnwrap(invitations["items"] as? [[String: Any]]).map { $0["created_by"] as? String })
+    XCTAssertEqual(creators, [try XCTUnwrap(made["created_by"] as? String)])
+    for org in ["acme", "scale"] {
+      let (_, users) = try await call("GET", "/organizations/\(org)/users")
+      let sources = Set(try XCTUnwrap(users["items"] as? [[String: Any]]).map { $0["source"] as? String })
+      XCTAssertEqual(sources, [Sandbox.userSource], org)
+    }
+  }
 }

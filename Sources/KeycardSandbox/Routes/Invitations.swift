@@ -51,7 +51,6 @@ extension Sandbox {
     guard let role = try body.enumValue("role", Roles.organization) else { throw APIError.invalidField("role", "is required") }
     let (perm, _) = try r.call.expand()
     let token = Ids.secret(prefix: "kcinv_")
-    let creator = adminID
     let (out, org, id) = try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
       let nowT = Clock.nowSeconds()
@@ -73,7 +72,7 @@ extension Sandbox {
           INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
           """,
-        [seq, id, org.seq, email, role, SHA256.hex(token), creator, Clock.format(nowT + Sandbox.invitationTTL), now, now])
+        [seq, id, org.seq, email, role, SHA256.hex(token), Sandbox.adminID, Clock.format(nowT + Sandbox.invitationTTL), now, now])
       let body = try renderOne(db, Sandbox.invitationSelect + " i.seq = ?", [seq]) {
         Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm)
       }
