@@ -34,21 +34,33 @@ extension LuaState {
     default:
       // The dead coroutine's stack is intact: the traceback is its own.
       let value = (try? self.value(at: -1)) ?? .nil
-      let raised = type(at: -1)
-      let original = raised == .table || raised == .userdata ? ref(at: -1) : nil
-      let text: String
-      if let s = string(at: -1) {
-        text = s
-      } else {
-        room(3)
-        text = (try? toString(at: -1)) ?? "(error object is a \(typeName(at: -1)) value)"
-      }
+      let text = string(at: -1) ?? describeDeadError()
+      let original = original(at: -1)
       room(3)
       luaL_traceback(L, L, text, 0)
       let traceback = string(at: -1)
       pop(2)
       throw LuaError(text, traceback: traceback, value: value, original: original)
     }
+  }
+
+  /// The text of the non-string error on top of this dead coroutine, as
+  /// lua.c's message handler gives it: its `__tostring`, else "(error object
+  /// is a ... value)". A dead coroutine cannot run calls, so `__tostring`
+  /// runs on the main thread, with the value moved there.
+  private func describeDeadError() -> String {
+    let fallback = "(error object is a \(typeName(at: -1)) value)"
+    room(2)
+    guard luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL else { return fallback }
+    pop()
+    lua_rawgeti(L, kcsh_registryindex(), lua_Integer(LUA_RIDX_MAINTHREAD))
+    let main = LuaState(lua_tothread(L, -1))
+    pop()
+    main.room(1)
+    lua_pushvalue(L, -1)
+    lua_xmove(L, main.L, 1)
+    defer { main.pop() }
+    return (try? main.toString(at: -1)) ?? fallback
   }
 
   /// True when `coroutine.status` would say "suspended": it yielded, or it

@@ -437,7 +437,7 @@ public struct LuaState {
 
   /// A reference to an error value that a copy would not reproduce (a table
   /// loses its metatable and identity), so rethrowing it raises the original.
-  private func original(at index: Int32) -> LuaRef? {
+  func original(at index: Int32) -> LuaRef? {
     switch type(at: index) {
     case .table, .userdata, .function, .thread, .lightUserdata: ref(at: index)
     default: nil

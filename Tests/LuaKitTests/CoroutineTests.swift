@@ -297,4 +297,26 @@ final class SwiftSchedulerTests: XCTestCase {
     XCTAssertEqual(try vm.first("local ok, x = pcall(rethrow); return x.code"), "E42")
     vm.state.pop()
   }
+
+  /// A non-string error from a coroutine reads as lua.c shows it: its
+  /// __tostring (run on the main thread: the dead coroutine cannot call),
+  /// else "(error object is a ... value)"; a raised function keeps its
+  /// identity.
+  func testNonStringErrorsInResumedCoroutine() throws {
+    let vm = try LuaVM()
+    try vm.run("f = function() end; E = setmetatable({}, {__tostring = function() return 'custom E' end})")
+    for (code, message) in [
+      ("error(E)", "custom E"), ("error({})", "(error object is a table value)"),
+      ("error(f)", "(error object is a function value)"),
+    ] {
+      let co = vm.state.newThread()
+      try co.load(code, name: "=job")
+      let e = luaError { _ = try co.resume(nargs: 0) }
+      XCTAssertEqual(e?.message, message)
+      vm.register("rethrow") { _ in throw e ?? LuaError("none") }
+      XCTAssertEqual(try vm.first("local ok, x = pcall(rethrow); return x == E or x == f or type(x) == 'table'"), true)
+      vm.state.pop()
+    }
+    XCTAssertEqual(try vm.first("local ok, x = pcall(rethrow); return x == f"), true)
+  }
 }
