@@ -6,12 +6,13 @@ Both run with argv[0] set to the same name, so the program name in messages
 ("lua5.4:" against "kcsh:") and in the `arg` table is the same; the only other
 difference allowed is kcsh's stdlib directory, which is on package.path and so
 appears in "module not found" messages: lines naming it are dropped."""
-import os
 import pathlib
 import shutil
 import subprocess
 
 import pytest
+
+import e2epaths
 
 HERE = pathlib.Path(__file__).resolve().parent
 SCRIPTS = HERE / "scripts"
@@ -23,11 +24,8 @@ PROG = "PROG"
 
 
 def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LUA_", "KCSH_", "KEYCARD_API_"))}
-    env["KCSH_PATH"] = KCSH_PATH
-    env.update(extra)
-    return env
+    """The shared clean environment, with KCSH_PATH set to KCSH_PATH."""
+    return e2epaths.clean_env(**{"KCSH_PATH": KCSH_PATH, **extra})
 
 
 def run(binary, args, stdin=None, env=None, cwd=SCRIPTS, argv0=PROG, timeout=60):

@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, str(os.path.join(os.path.dirname(__file__), "..", "sandbox")))
 
-from e2epaths import BIN_DIR, KCSH, ROOT, SANDBOX_BIN  # noqa: E402,F401
+from e2epaths import BIN_DIR, KCSH, ROOT, SANDBOX_BIN, clean_env  # noqa: E402,F401
 from sandboxlib import Sandbox  # noqa: E402
 
 
@@ -29,9 +29,8 @@ class ClientSandbox(Sandbox):
 
     def env(self, **extra):
         """kcsh's environment for this sandbox, with no other credentials."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYCARD_API_", "KCSH_"))}
-        env.update(KEYCARD_API_BASE_URL=self.base, KEYCARD_API_API_KEY=self.key,
-                   XDG_CONFIG_HOME="/nonexistent")
+        env = clean_env(KEYCARD_API_BASE_URL=self.base, KEYCARD_API_API_KEY=self.key,
+                        XDG_CONFIG_HOME="/nonexistent")
         env.update(extra)
         return env
 
@@ -43,12 +42,6 @@ class ClientSandbox(Sandbox):
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYCARD_API_", "KCSH_"))}
-    env.update(extra)
-    return env
 
 
 def kcsh(*args, env=None, timeout=60, input=None):

@@ -1,7 +1,6 @@
 """Helpers of the resource-tree tests: a runner for kcsh scripts against a
 sandbox (started by the helpers of Tests/e2e/sandbox), and what the sandbox saw.
 Not in conftest.py: every e2e directory has one, and the names would clash."""
-import os
 import pathlib
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import sys
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "sandbox"))
 
+from e2epaths import clean_env  # noqa: E402
 from sandboxlib import BIN_DIR, ROOT, Sandbox  # noqa: E402
 
 KCSH = BIN_DIR / "kcsh"
@@ -31,11 +31,7 @@ class Run:
 def kcsh(script, sandbox=None, args=(), env=None, timeout=120):
     """Runs `script` (Lua source) with kcsh against `sandbox`."""
     assert KCSH.exists(), f"{KCSH} is not built"
-    e = dict(os.environ)
-    for k in list(e):
-        if k.startswith("KEYCARD_API_") or k in ("KCSH_PROFILE", "LUA_INIT", "LUA_INIT_5_4"):
-            del e[k]
-    e["XDG_CONFIG_HOME"] = str(HERE / "no-config")
+    e = clean_env(XDG_CONFIG_HOME=str(HERE / "no-config"))
     if sandbox is not None:
         e["KEYCARD_API_BASE_URL"] = sandbox.base
         e["KEYCARD_API_API_KEY"] = sandbox.key
