@@ -210,13 +210,6 @@ final class KCContext {
       if type(value) == "table" then error(setmetatable(value, Error), 2) end
       error(value, 2)
     end
-    --- The organization token exchange: {access_token, token_type, expires_in}.
-    function kc.org_token(org)
-      if type(org) ~= "string" then
-        error("bad argument #1 to 'org_token' (string expected, got " .. type(org) .. ")", 2)
-      end
-      return kc.request{method = "POST", path = "/organizations/" .. org .. "/token"}
-    end
     local raw_async = kc._request_async
     kc._request_async = nil
     --- kc.request_async{...}: like kc.request, but answers at once with a
@@ -257,6 +250,7 @@ final class KCContext {
       local why = "kc's resource tree (kc/init.lua) is not on package.path: "
         .. "set KCSH_PATH to kcsh's stdlib directory"
       kc.org = function() error(why, 2) end
+      kc.org_token = kc.org
       kc.organizations = setmetatable({}, {__index = function() error(why, 2) end})
     end
     """

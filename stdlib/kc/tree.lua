@@ -369,6 +369,13 @@ function tree.install(native)
     return get(orgs, id_or_label)
   end
   tree.docs[kc.org] = api.shortcuts[1]
+  -- The token exchange without fetching the organization first (as
+  -- kc.org(id):token() does): {access_token, token_type, expires_in}.
+  local exchange = api.by_name.organizations.ops.token
+  kc.org_token = function(id_or_label)
+    idcheck(id_or_label, "kc.org_token", "organization ID or label")
+    return (kc.request { method = exchange.verb, path = expand(exchange.path, { organization_id = id_or_label }) })
+  end
   kc.api = api
   -- kc.iter(list) or kc.iter(next_function): the iterators of each(), for
   -- any list or function.

@@ -62,6 +62,22 @@ def test_org_token_roles_identities(demo):
     assert lines[6] == "24\t3"
 
 
+def test_org_token_shortcut_escapes_its_argument(demo):
+    clear_requests(demo)
+    lines = ok('''
+      local t = kc.org_token("acme")
+      print(t.token_type, math.type(t.expires_in))
+      local ok, e = pcall(kc.org_token, "a/b?c")
+      print(ok, e.status)
+      print(select(2, pcall(kc.org_token, {})))
+    ''', demo)
+    assert lines[0] == "Bearer\tinteger"
+    assert lines[1] == "false\t404"
+    assert "bad argument #1 to 'kc.org_token' (organization ID or label expected, got table)" in lines[2]
+    assert [(r["method"], r["path"]) for r in requests_seen(demo)] == [
+        ("POST", "/organizations/acme/token"), ("POST", "/organizations/a%2Fb%3Fc/token")]
+
+
 def test_users(demo):
     lines = ok('''
       local org = kc.org("globex")
