@@ -137,4 +137,36 @@ final class HTTPTests: XCTestCase {
       XCTAssertEqual(sources, [Sandbox.userSource], org)
     }
   }
+
+  /// A missing row is a 404 from the body helpers themselves, never a 200 with an empty body.
+  func testMissingServiceAccountRowIsNotFound() async throws {
+    let store = try XCTUnwrap(sandbox).store
+    func assertNotFound(_ message: String, _ body: () async throws -> [UInt8]) async {
+      do {
+        let bytes = try await body()
+        XCTFail("\(message): got \(bytes.count) bytes")
+      } catch {
+        XCTAssertEqual((error as? APIError)?.status, 404)
+        XCTAssertEqual((error as? APIError)?.message, message)
+      }
+    }
+    let org = OrgRef(seq: 1, id: "nope", name: "Nope")
+    await assertNotFound("service account 'gone' not found") { try await store.read { try Sandbox.saBody($0, org: org, "gone", false) } }
+    await assertNotFound("credential 'gone' not found") { try await store.read { try Sandbox.credentialBody($0, sa: 1, "gone", false) } }
+    _ = try await call("POST", "/organizations", #"{"name": "SA"}"#)
+    let (_, sa) = try await call("POST", "/organizations/sa/service-accounts", #"{"name": "ci"}"#)
+    let saID = try XCTUnwrap(sa["id"] as? String)
+    for (method, path, body, message) in [
+      ("GET", "/organizations/sa/service-accounts/gone", nil, "service account 'gone' not found"),
+      ("PATCH", "/organizations/sa/service-accounts/gone", #"{"name": "x"}"#, "service account 'gone' not found"),
+      ("PATCH", "/organizations/sa/service-accounts/gone", "{}", "service account 'gone' not found"),
+      ("GET", "/organizations/sa/service-accounts/\(saID)/credentials/gone", nil, "credential 'gone' not found"),
+      ("PATCH", "/organizations/sa/service-accounts/\(saID)/credentials/gone", #"{"name": "x"}"#, "credential 'gone' not found"),
+      ("GET", "/organizations/sa/service-accounts/gone/credentials/gone", nil, "service account 'gone' not found"),
+    ] as [(String, String, String?, String)] {
+      let (s, e) = try await call(method, path, body)
+      XCTAssertEqual(s, 404, "\(method) \(path)")
+      XCTAssertEqual(e["message"] as? String, message, "\(method) \(path)")
+    }
+  }
 }

@@ -40,8 +40,12 @@ extension Sandbox {
     return Reply(body: body)
   }
 
-  static func saBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
-    try renderOne(db, saSelect + " seq = ?", [seq]) { renderSA(&$0, $1, permissions: perm) } ?? []
+  /// The service account `id` of `org` in one query, or a 404.
+  static func saBody(_ db: Database, org: OrgRef, _ id: String, _ perm: Bool) throws -> [UInt8] {
+    guard let body = try renderOne(db, saSelect + " org = ? AND id = ?", [org.seq, id], { renderSA(&$0, $1, permissions: perm) }) else {
+      throw APIError.notFound("service account '\(id.prefix(100))'")
+    }
+    return body
   }
 
   /// The service account `id` of `org`, or a 404.
@@ -58,19 +62,18 @@ extension Sandbox {
     let (perm, _) = try r.call.expand()
     return Reply(status: 201, body: try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
-      let seq = try Store.nextSeq(db)
-      let now = Clock.now()
+      let id = Ids.nanoid(), now = Clock.now()
       try exec(
         db, "INSERT INTO service_accounts(seq, id, org, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [seq, Ids.nanoid(), org.seq, name, description, now, now])
-      return try Sandbox.saBody(db, seq, perm)
+        [try Store.nextSeq(db), id, org.seq, name, description, now, now])
+      return try Sandbox.saBody(db, org: org, id, perm)
     })
   }
 
   func getServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.saBody(db, try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id), perm)
+      try Sandbox.saBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
     })
   }
 
@@ -80,16 +83,17 @@ extension Sandbox {
     let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true)
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.write { db in
-      let seq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), id)
+      let org = try findOrg(db, r.org, r.principal)
       if name != nil || !(description.isAbsent) {
         try exec(
           db, """
             UPDATE service_accounts SET name = coalesce(?, name),
-              description = CASE WHEN ? THEN ? ELSE description END, updated_at = ? WHERE seq = ?
+              description = CASE WHEN ? THEN ? ELSE description END, updated_at = ? WHERE org = ? AND id = ?
             """,
-          [name, !description.isAbsent, description.value, Clock.now(), seq])
+          [name, !description.isAbsent, description.value, Clock.now(), org.seq, id])
       }
-      return try Sandbox.saBody(db, seq, perm)
+      // A missing account updated nothing, and its body is the 404.
+      return try Sandbox.saBody(db, org: org, id, perm)
     })
   }
 
@@ -119,8 +123,12 @@ extension Sandbox {
     return seq
   }
 
-  static func credentialBody(_ db: Database, _ seq: Int64, _ perm: Bool) throws -> [UInt8] {
-    try renderOne(db, credSelect + " seq = ?", [seq]) { renderCredential(&$0, $1, permissions: perm) } ?? []
+  /// The credential `id` of the service account with row key `sa`, or a 404.
+  static func credentialBody(_ db: Database, sa: Int64, _ id: String, _ perm: Bool) throws -> [UInt8] {
+    guard let body = try renderOne(db, credSelect + " sa = ? AND id = ?", [sa, id], { renderCredential(&$0, $1, permissions: perm) }) else {
+      throw APIError.notFound("credential '\(id.prefix(100))'")
+    }
+    return body
   }
 
   /// The only answer that ever holds the client secret; only its hash is kept.
@@ -152,7 +160,7 @@ extension Sandbox {
   func getCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.credentialBody(db, try Sandbox.findCredential(db, r, sa: sa, id), perm)
+      try Sandbox.credentialBody(db, sa: try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa), id, perm)
     })
   }
 
@@ -162,11 +170,11 @@ extension Sandbox {
     let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true)
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.write { db in
-      let seq = try Sandbox.findCredential(db, r, sa: sa, id)
+      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
       try exec(
-        db, "UPDATE credentials SET name = coalesce(?, name), description = CASE WHEN ? THEN ? ELSE description END WHERE seq = ?",
-        [name, !description.isAbsent, description.value, seq])
-      return try Sandbox.credentialBody(db, seq, perm)
+        db, "UPDATE credentials SET name = coalesce(?, name), description = CASE WHEN ? THEN ? ELSE description END WHERE sa = ? AND id = ?",
+        [name, !description.isAbsent, description.value, saSeq, id])
+      return try Sandbox.credentialBody(db, sa: saSeq, id, perm)
     })
   }
 
