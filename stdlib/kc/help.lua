@@ -154,7 +154,8 @@ local function overview()
   end
   lines[#lines + 1] = ""
   lines[#lines + 1] = '  kc.org(id_or_label)    the organization with this ID or label'
-  lines[#lines + 1] = '  kc.request{method=, path=, query=, body=}   any endpoint, decoded'
+  lines[#lines + 1] = '  kc.org_token(id)       an organization access token (the token exchange)'
+  lines[#lines + 1] = '  kc.request{method=, path=, query=, body=, ...}   any endpoint, decoded (docs/client.md)'
   lines[#lines + 1] = '  kc.null                an explicit JSON null in a request body'
   lines[#lines + 1] = '  kc.iter(list)          the iterator stages below, for any list or function'
   lines[#lines + 1] = ""

@@ -5,6 +5,36 @@ error('Cannot require a meta file')
 
 ---@class kc.Null
 
+---@class kc.RequestArgs
+---@field method? string GET (the default), POST, PATCH, DELETE ...
+---@field path string Below the base URL, starting with /.
+---@field query? table Query parameters; a list value repeats the name.
+---@field body? any A table (sent as JSON) or a JSON string.
+---@field retries? integer Retries after the first attempt (default 2).
+---@field token? string A bearer token to use instead of the configured credentials.
+---@field auth? boolean false: send no credentials.
+---@field headers? table<string, string> Extra headers for this call.
+---@field raw? boolean true: the answer's bytes as a string, undecoded.
+
+---@class kc.Meta
+---@field status integer
+---@field request_id string The X-Client-Request-ID of every attempt.
+---@field attempts integer
+
+---@class kc.Pending
+---@field wait fun(self: kc.Pending): any, kc.Meta What kc.request would return (or raise).
+---@field cancel fun(self: kc.Pending) Stops the request; wait() then raises.
+
+---@class kc.Error
+---@field kind string api, transport, auth, decode, config or cancelled.
+---@field status? integer The HTTP status of an API error.
+---@field code? string
+---@field message string
+---@field method? string
+---@field path? string
+---@field request_id? string
+---@field attempts integer
+
 ---@class kc.Iter<T>
 ---@field filter fun(self: kc.Iter<T>, f: fun(item: T): any): kc.Iter<T> Keeps the items for which f is true.
 ---@field map fun(self: kc.Iter<T>, f: fun(item: T): any): kc.Iter<any> Replaces each item; nil drops it.
@@ -286,7 +316,13 @@ error('Cannot require a meta file')
 ---@class kc
 ---@field organizations kc.Organizations Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.
 ---@field null kc.Null An explicit JSON null in a request body.
----@field request fun(t: {method?: string, path: string, query?: table, body?: any}): any, table Any endpoint, decoded.
+---@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (raises a kc.Error).
+---@field request_async fun(t: kc.RequestArgs): kc.Pending Starts a request; answers at once.
+---@field org_token fun(id_or_label: string): kc.TokenResponse The organization token exchange.
+---@field json {decode: fun(s: string): any, encode: fun(v: any): string, array: fun(t?: table): table, null: kc.Null} kcsh's JSON codec.
+---@field trace fun(on: boolean) Prints each request (secrets redacted) to stderr.
+---@field config fun(): table What the client uses: base_url, profile, auth, credentials_from, max_retries, timeout_ms.
+---@field Error table The metatable of error values (kc.Error).
 ---@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.
 ---@field iter fun(x: any[]|fun(): any): kc.Iter<any> An iterator (filter, map, take, ...) over a list or a function.
 ---@field org fun(id_or_label: string): kc.Organization The organization with this ID or label (a GET; the record has the child collections).
