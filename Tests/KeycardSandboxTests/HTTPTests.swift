@@ -48,6 +48,12 @@ final class HTTPTests: XCTestCase {
     return (status, json)
   }
 
+  /// The token of the newest invitation mail.
+  private func lastOutboxToken() async throws -> String {
+    let (_, outbox) = try await call("GET", "/_sandbox/outbox", auth: false)
+    return try XCTUnwrap(((outbox["items"] as? [[String: Any]])?.last)?["token"] as? String)
+  }
+
   func testOrganizationLifecycle() async throws {
     let (s1, org) = try await call("POST", "/organizations", #"{"name": "Swift Test"}"#)
     XCTAssertEqual(s1, 201)
@@ -86,8 +92,7 @@ final class HTTPTests: XCTestCase {
     let (s2, dup) = try await call("POST", "/organizations/inv/invitations", #"{"email": "ANA@example.com", "role": "org_member"}"#)
     XCTAssertEqual(s2, 409)
     XCTAssertEqual(dup["code"] as? String, "invitation_pending")
-    let (_, outbox) = try await call("GET", "/_sandbox/outbox", auth: false)
-    let token = try XCTUnwrap(((outbox["items"] as? [[String: Any]])?.last)?["token"] as? String)
+    let token = try await lastOutboxToken()
     let (s3, accepted) = try await call("POST", "/invitations/\(token)/accept", auth: false)
     XCTAssertEqual(s3, 200)
     let userID = try XCTUnwrap(accepted["user_id"] as? String)
@@ -102,8 +107,7 @@ final class HTTPTests: XCTestCase {
     let (s1, inv) = try await call("POST", "/organizations/lapse/invitations", #"{"email": "bo@example.com", "role": "org_member"}"#)
     XCTAssertEqual(s1, 201)
     XCTAssertEqual(inv["status"] as? String, "pending")
-    let (_, outbox) = try await call("GET", "/_sandbox/outbox", auth: false)
-    let token = try XCTUnwrap(((outbox["items"] as? [[String: Any]])?.last)?["token"] as? String)
+    let token = try await lastOutboxToken()
     let (_, before) = try await call("GET", "/invitations/\(token)", auth: false)
     XCTAssertEqual(before["status"] as? String, "pending")
 
