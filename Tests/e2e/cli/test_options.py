@@ -52,7 +52,7 @@ def test_help_wins_over_what_follows(kcsh_bin):
 
 def test_version(kcsh_bin, lua_bin):
     p = kcsh(kcsh_bin, ["--version"])
-    lua = subprocess.run([lua_bin, "-v"], capture_output=True)
+    lua = subprocess.run([lua_bin, "-v"], capture_output=True, env=clean_env())
     assert (p.returncode, p.stderr) == (0, b"")
     first, second = p.stdout.decode().splitlines()
     assert first.startswith("kcsh ") and first[5].isdigit()
@@ -131,7 +131,7 @@ def test_interactive_flag_prints_the_banner_and_runs_the_script_first(kcsh_bin, 
 
 def test_no_arguments_on_a_terminal_starts_the_repl_after_the_banner(kcsh_bin, lua_bin):
     pexpect = pytest.importorskip("pexpect")
-    banner = subprocess.run([lua_bin, "-v"], capture_output=True).stdout.decode().strip()
+    banner = subprocess.run([lua_bin, "-v"], capture_output=True, env=clean_env()).stdout.decode().strip()
     child = pexpect.spawn(kcsh_bin, [], env=clean_env(TERM="dumb"), cwd=str(SCRIPTS), timeout=20)
     child.expect_exact(banner)
     child.expect_exact("> ")

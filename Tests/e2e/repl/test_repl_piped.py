@@ -8,13 +8,15 @@ import time
 
 import pytest
 
+from e2epaths import clean_env
+
 pytestmark = pytest.mark.asan
 
 TIMEOUT = 10
 
 
 def run_i(kcsh_bin, tmp_path, stdin):
-    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    env = clean_env(HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
     proc = subprocess.run(
         [kcsh_bin, "-i"], input=stdin.encode(), capture_output=True, env=env, timeout=TIMEOUT)
     out = proc.stdout.decode()
@@ -125,7 +127,7 @@ def test_error_in_tostring_is_reported(kcsh_bin, tmp_path):
 def test_sigint_without_a_terminal(kcsh_bin, tmp_path):
     """SIGINT while waiting for a line gives a fresh prompt; while code runs,
     it interrupts the code; the session goes on either way."""
-    env = dict(os.environ, HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
+    env = clean_env(HOME=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state"))
     proc = subprocess.Popen([kcsh_bin, "-i"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
     try:

@@ -4,6 +4,7 @@ import subprocess
 
 import pytest
 
+from e2epaths import clean_env
 from treelib import KCSH, ROOT
 
 GENERATED = [
@@ -14,7 +15,8 @@ GENERATED = [
 
 @pytest.mark.parametrize("script,target", GENERATED)
 def test_generated_file_is_current(script, target):
-    proc = subprocess.run([str(KCSH), script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([str(KCSH), script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=clean_env())
     assert proc.returncode == 0, proc.stderr
     committed = (ROOT / target).read_text()
     assert proc.stdout == committed, (
@@ -55,6 +57,7 @@ def test_reference_covers_every_operation():
 
 
 def test_emit_types_prints_the_annotations():
-    proc = subprocess.run([str(KCSH), "--emit-types"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([str(KCSH), "--emit-types"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=clean_env())
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == (ROOT / "stdlib/types/kc.lua").read_text()
