@@ -100,12 +100,13 @@ public final class CallHandle: @unchecked Sendable {
       "Accept: application/json", "User-Agent: \(config.userAgent)", "X-Client-Request-ID: \(requestID)",
     ]
     if attempt > 1 { headers.append("X-Retry-Count: \(attempt - 1)") }
-    if call.body != nil { headers.append("Content-Type: application/json") }
+    if call.body != nil { headers.append("Content-Type: \(call.contentType)") }
     headers += config.customHeaders + call.headers
     if let authorization { headers.append(authorization) }
-    let request = HTTPRequest(
+    var request = HTTPRequest(
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
+    request.basicAuth = call.basicAuth
     // received() drops the answer of a call that was cancelled meanwhile.
     if waiter == .current, let result = client.transport.performHere(request) {
       return received(result, attempt: attempt)

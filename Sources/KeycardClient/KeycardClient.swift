@@ -25,6 +25,10 @@ public struct APICall: Sendable {
   public var authenticated: Bool
   /// Extra "Name: value" lines for this call only.
   public var headers: [String] = []
+  /// The body's type, when there is a body.
+  public var contentType = "application/json"
+  /// HTTP Basic credentials (the client-credentials grant); curl encodes them.
+  var basicAuth: (user: String, password: String)?
 
   public init(
     method: String, path: String, query: [(name: String, value: String)] = [], body: [UInt8]? = nil,
@@ -214,7 +218,7 @@ public final class KeycardClient: @unchecked Sendable {
         return (nil, !fetchingToken)
       }
       if let cached { return body(.success("Authorization: Bearer \(cached)")) }
-      if first { fetchToken(id: id, secret: secret, attempt: 1, started: monotonicNow()) }
+      if first { fetchToken(id: id, secret: secret) }
     }
   }
 
@@ -242,60 +246,38 @@ public final class KeycardClient: @unchecked Sendable {
   }
 
   /// The client-credentials grant: POST {base}/service-account-token with
-  /// HTTP Basic credentials, retried like any call.
-  private func fetchToken(id: String, secret: Secret, attempt: Int, started: Double) {
-    let url = configuration.baseURL + "/service-account-token"
-    var request = HTTPRequest(
-      method: "POST", url: url,
-      headers: [
-        "Accept: application/json", "User-Agent: \(configuration.userAgent)",
-        "Content-Type: application/x-www-form-urlencoded",
-      ] + configuration.customHeaders,
-      body: Array("grant_type=client_credentials".utf8),
-      connectTimeoutMs: configuration.connectTimeoutMs, timeoutMs: configuration.timeoutMs)
-    request.basicAuth = (id, secret.value)
-    let path = "/service-account-token"
-    @Sendable func fail(_ e: KeycardError) {
-      var e = e
-      e.message = redactor.scrub(e.message)
-      e.method = "POST"
-      e.path = path
-      e.attempts = attempt
-      tokenDone(.failure(e))
-    }
-    @Sendable func retry(_ response: HTTPResponse?) {
-      let delay = Self.retryDelay(retry: attempt - 1, response: response, jitter: randomJitter())
-      transport.schedule(
-        after: delay,
-        fire: { [self] in fetchToken(id: id, secret: secret, attempt: attempt + 1, started: started) },
-        cancel: { fail(KeycardError(kind: .cancelled, message: "interrupted")) })
-    }
-    transport.start(request) { [self] result in
+  /// HTTP Basic credentials: a call like any other (retried, traced,
+  /// cancelled by Ctrl-C) but for its credentials and its form body.
+  private func fetchToken(id: String, secret: Secret) {
+    var call = APICall(
+      method: "POST", path: "/service-account-token", body: Array("grant_type=client_credentials".utf8),
+      authenticated: false)
+    call.contentType = "application/x-www-form-urlencoded"
+    call.basicAuth = (id, secret.value)
+    start(call) { [self, call] result in
       switch result {
-      case .failure(let e):
-        if e.kind == .cancelled { return fail(KeycardError(kind: .cancelled, message: e.message)) }
-        if e.isRetryable && attempt <= configuration.maxRetries { return retry(nil) }
-        fail(KeycardError(kind: .transport, message: "\(e.kind.rawValue): \(e.message)"))
       case .success(let r):
-        if (200..<300).contains(r.status) {
-          guard let fields = FlatJSON(r.body), let access = fields.string("access_token") else {
-            return fail(KeycardError(kind: .auth, status: r.status, message: "the token endpoint answered without an access_token"))
-          }
-          let lifetime = fields.number("expires_in") ?? 3600
-          redactor.add(access)
-          monitor.withLock {
-            token = (access, monotonicNow() + lifetime)
-            tokensFetched += 1
-          }
-          trace("POST", url, "\(r.status), token for \(Int(lifetime)) s", attempt, started)
-          return tokenDone(.success(access))
+        guard let fields = FlatJSON(r.body), let access = fields.string("access_token") else {
+          return tokenDone(
+            .failure(
+              KeycardError(
+                kind: .auth, status: r.status, message: "the token endpoint answered without an access_token",
+                method: call.method, path: call.path, requestID: r.requestID, attempts: r.attempts)))
         }
-        if Self.shouldRetry(r) && attempt <= configuration.maxRetries { return retry(r) }
-        trace("POST", url, String(r.status), attempt, started)
-        var e = Self.apiError(r)
-        e.kind = .auth
-        e.message = "client credentials for \(id) were rejected by \(configuration.baseURL)\(path): \(e.message)"
-        fail(e)
+        let lifetime = fields.number("expires_in") ?? 3600
+        redactor.add(access)
+        monitor.withLock {
+          token = (access, monotonicNow() + lifetime)
+          tokensFetched += 1
+        }
+        tokenDone(.success(access))
+      case .failure(var e):
+        if e.kind == .api {
+          e.kind = .auth
+          e.message = redactor.scrub(
+            "client credentials for \(id) were rejected by \(configuration.baseURL)\(call.path): \(e.message)")
+        }
+        tokenDone(.failure(e))
       }
     }
   }
