@@ -284,13 +284,13 @@ enum OpenAPI {
       "SSOConnection": object(
         ["id": string, "client_id": string, "client_secret_set": boolean, "created_at": dateTime, "identifier": ["type": "string", "minLength": 1, "maxLength": 2048],
          "updated_at": dateTime, "protocols": ref("SSOProtocols"), "permissions": ref("Permissions")],
-        required: ["id", "client_secret_set", "created_at", "identifier", "updated_at"]),
+        required: ["id", "client_id", "client_secret_set", "created_at", "identifier", "updated_at"]),
       "SSOEnable": object(
         ["identifier": ["type": "string", "minLength": 1, "maxLength": 2048], "client_id": ["type": "string", "minLength": 1, "maxLength": 2048],
          "client_secret": ["type": "string", "minLength": 1, "maxLength": 4096], "protocols": ref("SSOProtocols")],
         required: ["identifier", "client_id"]),
       "SSOUpdate": object(
-        ["identifier": ["type": "string", "minLength": 1, "maxLength": 2048], "client_id": ["type": "string", "minLength": 1, "maxLength": 2048, "nullable": true],
+        ["identifier": ["type": "string", "minLength": 1, "maxLength": 2048], "client_id": ["type": "string", "minLength": 1, "maxLength": 2048],
          "client_secret": ["type": "string", "minLength": 1, "maxLength": 4096, "nullable": true], "protocols": ref("SSOProtocols")]),
       "FaultSettings": object(["spec": ["type": "string", "description": "e.g. 429=0.1,503=0.05,reset=0.02,latency=20ms"], "seed": ["type": "integer", "minimum": 0]]),
       "RequestLog": object(["items": ["type": "array", "items": object(

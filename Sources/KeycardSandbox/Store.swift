@@ -63,7 +63,7 @@ public final class Store: Sendable {
     CREATE INDEX IF NOT EXISTS credentials_by_sa ON credentials(sa, seq);
     CREATE TABLE IF NOT EXISTS sso_connections(
       org INTEGER PRIMARY KEY REFERENCES organizations(seq) ON DELETE CASCADE,
-      id TEXT NOT NULL UNIQUE, identifier TEXT NOT NULL, client_id TEXT, secret_hash TEXT,
+      id TEXT NOT NULL UNIQUE, identifier TEXT NOT NULL, client_id TEXT NOT NULL, secret_hash TEXT,
       protocols TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS tokens(
       hash TEXT PRIMARY KEY, org INTEGER REFERENCES organizations(seq) ON DELETE CASCADE,

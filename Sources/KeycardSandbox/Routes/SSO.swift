@@ -59,7 +59,7 @@ extension Sandbox {
     return entityBody { w in
       w.beginObject()
       w.field("id", r[0] as String)
-      if let c = r[1] as String? { w.field("client_id", c) }
+      w.field("client_id", r[1] as String)
       w.field("client_secret_set", (r[2] as String?) != nil)
       w.field("created_at", r[3] as String)
       w.field("identifier", r[4] as String)
@@ -81,7 +81,7 @@ extension Sandbox {
     let b = try Body(call.body)
     return SSOInput(
       identifier: try b.string("identifier", maxLength: 2048),
-      clientID: try b.string("client_id", maxLength: 2048, nullable: true),
+      clientID: try b.string("client_id", maxLength: 2048),
       secret: try b.string("client_secret", maxLength: 4096, nullable: true),
       protocols: b.fields["protocols"])
   }
@@ -113,7 +113,6 @@ extension Sandbox {
 
   func updateSSO(_ r: OrgRequest) async throws -> Reply {
     let input = try ssoInput(r.call)
-    if case .null = input.identifier { throw APIError.invalidField("identifier", "must be a string, not null") }
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
@@ -129,10 +128,10 @@ extension Sandbox {
       }
       try exec(
         db, """
-          UPDATE sso_connections SET identifier = coalesce(?, identifier), client_id = CASE WHEN ? THEN ? ELSE client_id END,
+          UPDATE sso_connections SET identifier = coalesce(?, identifier), client_id = coalesce(?, client_id),
             secret_hash = CASE WHEN ? THEN ? ELSE secret_hash END, protocols = ?, updated_at = ? WHERE org = ?
           """,
-        [input.identifier.value, !input.clientID.isAbsent, input.clientID.value,
+        [input.identifier.value, input.clientID.value,
          !input.secret.isAbsent, input.secret.value.map(SHA256.hex), protocolsText, Clock.now(), org.seq])
       return try Sandbox.ssoBody(db, org, perm)
     })

@@ -200,6 +200,9 @@ def test_sso_connection(sandbox, org):
     assert u["client_secret_set"] is False
     assert u["protocols"] == {"oauth2": {"scopes_supported": ["openid"]}, "openid": {"scopes": ["groups"]}}
     assert_error(sandbox.patch(p, json={"protocols": {"oauth2": {"scopes_supported": "openid"}}}), 422)
+    # client_id is always there (SSOConnection.ClientID is not optional): no null
+    assert_error(sandbox.patch(p, json={"client_id": None}), 422)
+    assert sandbox.patch(p, json={"client_id": "kc2"}).json()["client_id"] == "kc2"
     assert sandbox.get(p).json()["id"] == s["id"]
     assert sandbox.delete(p).status_code == 204
     assert sandbox.get(f"/organizations/{org['id']}").json()["sso_enabled"] is False
