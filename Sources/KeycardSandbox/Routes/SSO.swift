@@ -70,6 +70,12 @@ extension Sandbox {
     }
   }
 
+  /// What the protocols column holds: no protocols at all is NULL (the
+  /// field is then left out), after an enable as after an update.
+  static func protocolsColumn(_ protocols: [String: JSON]) -> String? {
+    protocols.isEmpty ? nil : JSON.object(protocols).text
+  }
+
   private struct SSOInput: Sendable {
     var identifier: Body.Field<String>
     var clientID: Body.Field<String>
@@ -100,7 +106,7 @@ extension Sandbox {
       let now = Clock.now()
       try exec(
         db, "INSERT INTO sso_connections(org, id, identifier, client_id, secret_hash, protocols, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [org.seq, Ids.nanoid(), identifier, clientID, input.secret.value.map(SHA256.hex), protocols.map { JSON.object($0).text }, now, now])
+        [org.seq, Ids.nanoid(), identifier, clientID, input.secret.value.map(SHA256.hex), protocols.flatMap(Sandbox.protocolsColumn), now, now])
       try exec(db, "UPDATE organizations SET updated_at = ? WHERE seq = ?", [now, org.seq])
       return try Sandbox.ssoBody(db, org, perm)
     })
@@ -123,8 +129,7 @@ extension Sandbox {
       if let patch = input.protocols {
         var current: [String: JSON] = [:]
         if let t = protocolsText, case .object(let o)? = try? JSONParser.parse(Array(t.utf8)) { current = o }
-        let merged = try Sandbox.mergeProtocols(current, patch)
-        protocolsText = merged.isEmpty ? nil : JSON.object(merged).text
+        protocolsText = Sandbox.protocolsColumn(try Sandbox.mergeProtocols(current, patch))
       }
       try exec(
         db, """

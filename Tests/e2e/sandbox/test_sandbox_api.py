@@ -207,6 +207,10 @@ def test_sso_connection(sandbox, org):
     assert sandbox.delete(p).status_code == 204
     assert sandbox.get(f"/organizations/{org['id']}").json()["sso_enabled"] is False
     assert_error(sandbox.get(p), 404)
+    # No protocols reads the same after an enable as after an update: absent.
+    r = sandbox.post(p, json={"identifier": "https://idp.example.com", "client_id": "kc", "protocols": {"oauth2": None}})
+    assert r.status_code == 201 and "protocols" not in r.json(), r.text
+    assert sandbox.delete(p).status_code == 204
 
 
 def test_error_classes(sandbox, org):
