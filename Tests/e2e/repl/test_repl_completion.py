@@ -1,10 +1,8 @@
 """Tab completion in the REPL (through a pseudo-terminal): the lazy `kc`, the
 completion data of the resource tree (`__complete`, `__params`, `_params`), and
 records of a real sandbox, with no request sent by completing."""
-import pathlib
 import re
 import time
-import sys
 
 import pytest
 
@@ -84,18 +82,6 @@ def test_tab_reads_complete_and_params(spawn):
     assert ask(child, "1") == "1"
 
 
-@pytest.fixture(scope="module")
-def demo():
-    """A sandbox with the demo organizations (acme, globex, initech)."""
-    # Imported here: the ASan pass (asan tests only) has no sandbox to start.
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "sandbox"))
-    from sandboxlib import Sandbox
-
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
-    yield s
-    s.stop()
-
-
 def requests_seen(sandbox):
     body = sandbox.get("/_sandbox/requests").json()
     items = body["items"] if isinstance(body, dict) else body
@@ -130,8 +116,9 @@ def test_ctrl_c_cancels_a_slow_request_and_the_next_one_goes_through(spawn, demo
     # kc.request runs its transfer on the REPL's own thread: Ctrl-C must still
     # reach it at once, and leave the client usable.
     child = spawn(KEYCARD_API_BASE_URL=demo.base, KEYCARD_API_API_KEY=demo.key)
+    assert demo.delete("/_sandbox/requests").status_code == 204
     # 3 s: long enough that an uncancelled request would fail the assertion,
-    # short enough that the sandbox is not still holding it at teardown.
+    # short enough not to keep the sandbox (and this test) waiting long.
     assert demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "latency=3s", "seed": 1}).status_code == 200
     try:
         child.sendline("kc.request{path = '/organizations/acme'}")
@@ -143,4 +130,10 @@ def test_ctrl_c_cancels_a_slow_request_and_the_next_one_goes_through(spawn, demo
         assert time.monotonic() - sent < 1.0
     finally:
         demo.http.put(demo.url("/_sandbox/faults"), json={"spec": "", "seed": 1})
+        # The sandbox records the cancelled request once its 3 s are up; the
+        # demo sandbox is shared, so wait for that rather than let it land in
+        # a later test's request log.
+        deadline = time.monotonic() + 10
+        while not requests_seen(demo) and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert ask(child, "kc.request{path = '/organizations/acme'}.label") == "acme"

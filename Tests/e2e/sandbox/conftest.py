@@ -5,11 +5,10 @@ from sandboxlib import Sandbox, unique
 
 
 @pytest.fixture(scope="session")
-def sandbox():
-    """One demo sandbox shared by the tests that only add data of their own."""
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
-    yield s
-    s.stop()
+def sandbox(demo):
+    """The demo sandbox of Tests/e2e/conftest.py, shared by the tests that only
+    read the demo data or add data of their own."""
+    return demo
 
 
 @pytest.fixture

@@ -1,16 +1,8 @@
-"""Fixtures of the resource-tree tests: sandboxes with demo data and with a
-big organization (helpers are in treelib.py)."""
+"""Fixtures of the resource-tree tests: a sandbox with a big organization
+(helpers are in treelib.py; `demo` is in Tests/e2e/conftest.py)."""
 import pytest
 
 from treelib import SCALE_USERS, Sandbox
-
-
-@pytest.fixture(scope="session")
-def demo():
-    """A sandbox with the demo organizations (acme, globex, initech)."""
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="session")
