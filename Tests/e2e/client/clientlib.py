@@ -3,6 +3,7 @@ over loopback (KCSH_SANDBOX_BIN, else the kcsh-sandbox next to kcsh)."""
 import os
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, str(os.path.join(os.path.dirname(__file__), "..", "sandbox")))
 
@@ -42,6 +43,23 @@ class ClientSandbox(Sandbox):
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
+
+
+class JSONHandler(BaseHTTPRequestHandler):
+    """The base of the tests' own HTTP servers' handlers: JSON answers, and no
+    log line on stderr per request."""
+
+    def send_json(self, status, body, headers=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
 
 
 def kcsh(*args, env=None, timeout=60, input=None):

@@ -3,11 +3,11 @@ import json
 import threading
 import time
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
-from clientlib import kcsh, clean_env
+from clientlib import JSONHandler, kcsh, clean_env
 
 
 def run(sandbox, code, *args, **env):
@@ -136,7 +136,7 @@ def test_faults_mix_is_absorbed(start_sandbox):
     assert r.stdout.split() == ["40", "true"], r.stderr
 
 
-class Scripted(BaseHTTPRequestHandler):
+class Scripted(JSONHandler):
     """Answers from a list of (status, headers); records arrival times."""
     script = []
     seen = []
@@ -150,16 +150,7 @@ class Scripted(BaseHTTPRequestHandler):
         headers = dict(headers)
         body = b'{"ok":true}' if status == 200 else b'{"message":"scripted","code":"scripted","status":%d}' % status
         body = headers.pop("body", body)
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+        self.send_json(status, body, headers)
 
 
 @pytest.fixture

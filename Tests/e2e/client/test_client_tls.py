@@ -6,24 +6,16 @@ import ssl
 import subprocess
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
-from clientlib import kcsh, clean_env
+from clientlib import JSONHandler, kcsh, clean_env
 
 
-class Hello(BaseHTTPRequestHandler):
+class Hello(JSONHandler):
     def do_GET(self):
-        body = b'{"hello":"tls"}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+        self.send_json(200, b'{"hello":"tls"}')
 
 
 @pytest.fixture(scope="module")
