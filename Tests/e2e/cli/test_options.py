@@ -110,6 +110,14 @@ def test_library_version_suffix(kcsh_bin, tmp_path):
     assert (p.returncode, p.stdout, p.stderr) == (0, b"v2\tv2\tnil\tnil\n", b"")
 
 
+def test_negative_arg_length_is_an_error_not_a_crash(kcsh_bin, tmp_path):
+    # lua5.4 fails here too ("attempt to call a number value"); kcsh says why.
+    (tmp_path / "s.lua").write_text("print('ran')\n")
+    p = kcsh(kcsh_bin, ["-e", "setmetatable(arg, {__len = function() return -1 end})", str(tmp_path / "s.lua")])
+    assert (p.returncode, p.stdout) == (1, b"")
+    assert b"'arg' has a negative length (-1)" in p.stderr
+
+
 def test_stdin_error_exits_1(kcsh_bin, lua_bin):
     """No script and stdin not a terminal: kcsh runs stdin as `lua5.4 -`
     does, so an error exits with 1 (plain lua5.4 exits with 0 here)."""
