@@ -16,10 +16,10 @@ var package = Package(
   targets: [
     .systemLibrary(
       name: "CLua", pkgConfig: "lua5.4",
-      providers: [.apt(["liblua5.4-dev"]), .brew(["lua"])]),
+      providers: [.apt(["liblua5.4-dev"])]),
     .systemLibrary(
       name: "CEdit", pkgConfig: "libedit",
-      providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+      providers: [.apt(["libedit-dev"])]),
     // libcurl is opened with dlopen on first use (see Sources/CCurl), so it is
     // a plain C target: linking libcurl would cost every start-up ~3.5 ms.
     .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),

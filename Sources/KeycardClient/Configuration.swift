@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Musl)
-  @preconcurrency import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 
 /// A secret held in memory. It never prints: interpolating it gives
 /// "[redacted]", so it cannot slip into a message or a trace by accident.

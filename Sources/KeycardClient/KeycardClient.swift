@@ -1,13 +1,7 @@
 import CCurl
 import Synchronization
 
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Musl)
-  @preconcurrency import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 
 /// One logical API call: it may take several attempts.
 public struct APICall: Sendable {

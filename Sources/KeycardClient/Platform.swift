@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Musl)
-  @preconcurrency import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 
 /// A pthread mutex with a condition variable: the I/O thread and the Lua
 /// thread meet here (Foundation's locks would cost start-up time).
@@ -16,9 +10,7 @@ final class Monitor: @unchecked Sendable {
     pthread_mutex_init(mutex, nil)
     var attr = pthread_condattr_t()
     pthread_condattr_init(&attr)
-    #if !canImport(Darwin)
-      pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-    #endif
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
     pthread_cond_init(cond, &attr)
     pthread_condattr_destroy(&attr)
   }

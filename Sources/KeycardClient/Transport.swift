@@ -1,13 +1,7 @@
 import CCurl
 import Synchronization
 
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Musl)
-  @preconcurrency import Musl
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 
 /// One HTTP exchange as the transport sees it: no retries, no auth logic.
 public struct HTTPRequest: Sendable {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 import KeycardClient
 
 /// `--sandbox`: runs `kcsh-sandbox` (next to the kcsh binary) as a child on a

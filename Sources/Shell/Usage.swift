@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-  @preconcurrency import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
+@preconcurrency import Glibc
 
 /// kcsh's version and the texts of `--help`, `--version`, `-v` and the usage
 /// errors.

@@ -3,11 +3,7 @@ import Foundation
 import KeycardSandbox
 import Logging
 
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 let usage = """
   usage: kcsh-sandbox [options]
