@@ -5,18 +5,19 @@ sandbox, with strict response validation, so every answer parses into its models
 credentials and SSO, and wants `zone_id`; its client-credentials flow always posts to
 api.keycard.ai, so a transport sends that request to the sandbox instead. Users,
 identities, roles and the token exchange went away in 0.15: they are driven through
-0.14 in a child Python, installed on the side when pip can reach PyPI (that release
-authenticates with client credentials only)."""
+0.14 in a child Python, installed on the side by scripts/bootstrap --test
+(requirements-old-sdk.txt; that release authenticates with client credentials only)."""
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import textwrap
 
-import httpx
 import pytest
 
 keycardai_api = pytest.importorskip("keycardai_api")
+import httpx  # noqa: E402 (one of the SDK's dependencies)
 from keycardai_api import KeycardAPI, NotFoundError, ConflictError, UnprocessableEntityError  # noqa: E402
 
 from sandboxlib import ROOT, unique  # noqa: E402
@@ -98,7 +99,8 @@ def test_sdk_organizations_invitations_service_accounts_credentials_sso(sandbox)
         kc.organizations.service_accounts.retrieve(sa.id, organization_id=org.id)
 
 
-OLD_SDK = "0.14.0"
+OLD_SDK = re.search(r"^keycardai-api==(\S+)$", (ROOT / "Tests" / "e2e" / "requirements-old-sdk.txt").read_text(),
+                    re.M).group(1)
 OLD_SDK_SCRIPT = textwrap.dedent("""
     import sys
     import httpx
@@ -137,11 +139,7 @@ OLD_SDK_SCRIPT = textwrap.dedent("""
 def test_old_sdk_users_identities_roles_token(start_sandbox):
     target = ROOT / ".build-e2e" / f"keycardai-api-{OLD_SDK}"
     if not (target / "keycardai_api").exists():
-        r = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                            "--root-user-action=ignore", "--target", str(target), f"keycardai-api=={OLD_SDK}"],
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            pytest.skip(f"cannot install keycardai-api=={OLD_SDK}: {r.stderr[-300:]}")
+        pytest.skip(f"keycardai-api {OLD_SDK} is not in {target} (scripts/bootstrap --test)")
     s = start_sandbox("--demo")
     sa = s.post("/organizations/acme/service-accounts", json={"name": "old-sdk"}).json()
     cred = s.post(f"/organizations/acme/service-accounts/{sa['id']}/credentials", json={"name": "k"}).json()
