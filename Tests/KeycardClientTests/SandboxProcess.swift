@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import KeycardClient
@@ -109,14 +110,9 @@ final class SandboxProcess {
   /// The request IDs and statuses the sandbox received, oldest first.
   func requests() throws -> [(id: String?, status: Int, path: String)] {
     let body = try admin.send(APICall(method: "GET", path: "/_sandbox/requests")).body
-    // Small and flat enough to pick apart by hand.
-    var out: [(id: String?, status: Int, path: String)] = []
-    let text = String(decoding: body, as: UTF8.self)
-    for item in text.split(separator: "{").dropFirst() {
-      let obj = FlatJSON(Array(("{" + item.split(separator: "}").first! + "}").utf8))
-      out.append((obj?.string("request_id"), Int(obj?.number("status") ?? -1), obj?.string("path") ?? ""))
-    }
-    return out
+    let log = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+    let items = try XCTUnwrap(log?["items"] as? [[String: Any]], String(decoding: body, as: UTF8.self))
+    return items.map { ($0["request_id"] as? String, $0["status"] as? Int ?? -1, $0["path"] as? String ?? "") }
   }
 
   func send(_ method: String, _ path: String, _ body: String? = nil) throws -> [UInt8] {
