@@ -12,7 +12,7 @@ final class ConfigurationTests: XCTestCase {
 
   override func setUpWithError() throws {
     var template = Array("/tmp/kcsh-config-XXXXXX".utf8CString)
-    guard let p = mkdtemp(&template) else { throw XCTSkip("mkdtemp failed") }
+    let p = try XCTUnwrap(mkdtemp(&template), "mkdtemp failed")
     dir = String(cString: p)
     mkdir(dir + "/kcsh", 0o700)
   }

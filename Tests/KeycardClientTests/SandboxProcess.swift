@@ -9,7 +9,8 @@ import XCTest
 
 /// A real kcsh-sandbox on a free loopback port, as a child of the tests.
 /// Found through KCSH_SANDBOX_BIN, else next to the test bundle; tests skip
-/// when there is none (the lean ASan build has no sandbox).
+/// when there is none (the lean ASan build has no sandbox), except under
+/// CI=true, where scripts/test always provides one.
 final class SandboxProcess {
   let pid: pid_t
   let stdinFD: Int32
@@ -29,8 +30,14 @@ final class SandboxProcess {
     return access(p, X_OK) == 0 ? p : nil
   }
 
+  struct StartFailure: Error, CustomStringConvertible { let description: String }
+
   init(_ extra: [String] = []) throws {
-    guard let bin = Self.binary() else { throw XCTSkip("no kcsh-sandbox (set KCSH_SANDBOX_BIN)") }
+    guard let bin = Self.binary() else {
+      let why = "no kcsh-sandbox (set KCSH_SANDBOX_BIN)"
+      if getenv("CI").map({ String(cString: $0) }) == "true" { throw StartFailure(description: why) }
+      throw XCTSkip(why)
+    }
     var toChild: [Int32] = [-1, -1]
     var fromChild: [Int32] = [-1, -1]
     pipe(&toChild)
@@ -49,7 +56,6 @@ final class SandboxProcess {
     posix_spawn_file_actions_destroy(&actions)
     close(toChild[0])
     close(fromChild[1])
-    struct StartFailure: Error, CustomStringConvertible { let description: String }
     guard rc == 0 else { throw StartFailure(description: "cannot start \(bin)") }
     self.pid = pid
     stdinFD = toChild[1]
