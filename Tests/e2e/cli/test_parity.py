@@ -144,7 +144,7 @@ def _interrupted(binary):
     p = subprocess.Popen([PROG, "loop.lua"], executable=binary, cwd=SCRIPTS, env=clean_env(),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert p.stdout.readline() == b"looping\n"
-    time.sleep(0.3)  # into the loop, past the flush (the traceback would differ)
+    time.sleep(1)  # into the loop, past the flush (the traceback would differ), even under ASan
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
     return subprocess.CompletedProcess(p.args, p.returncode, b"looping\n" + out, err)

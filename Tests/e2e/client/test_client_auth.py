@@ -167,11 +167,11 @@ def test_sandbox_and_profile_flags_exclude_each_other(tmp_path):
     assert "'--sandbox' and '--profile' cannot be used together" in r.stderr
 
 
-def test_ctrl_c_cancels_a_slow_request_within_200ms(start_sandbox):
+def test_ctrl_c_cancels_a_slow_request_within_2s(start_sandbox):
     sb = start_sandbox()
-    # Long enough that an uncancelled request would fail the assertion, short
-    # enough that the sandbox is not still holding it when the test stops it.
-    sb.faults("latency=3s")
+    # An uncancelled request would take 10 s: five times the bound, room
+    # enough for a loaded machine or an ASan build.
+    sb.faults("latency=10s")
     p = subprocess.Popen([str(KCSH), "-e", "print('start'); io.stdout:flush(); kc.request{path = '/organizations'}"],
                          env=sb.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "start"
@@ -181,8 +181,9 @@ def test_ctrl_c_cancels_a_slow_request_within_200ms(start_sandbox):
     p.wait(10)
     elapsed = time.monotonic() - sent
     err = p.stderr.read()
-    assert elapsed < 0.2, elapsed
+    assert elapsed < 2.0, elapsed
     assert p.returncode == 1
     assert "interrupted" in err
     p.stdout.close()
     p.stderr.close()
+    sb.proc.kill()  # rather than wait for it to answer the cancelled request

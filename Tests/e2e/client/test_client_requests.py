@@ -176,15 +176,21 @@ def scripted_run(server, script, code="local r, m = kc.request{path = '/x'}; pri
 
 
 def gaps():
+    """Seconds between the requests the server saw. The waits are checked
+    from below exactly; from above with room (LATE) for a loaded machine, as
+    the bound only has to tell them from a wait much longer."""
     times = [t for t, _, _ in Scripted.seen]
     return [b - a for a, b in zip(times, times[1:])]
+
+
+LATE = 0.5
 
 
 def test_retry_after_ms_and_seconds(scripted):
     r = scripted_run(scripted, [(503, {"retry-after-ms": "300"}), (429, {"Retry-After": "1"})])
     assert r.stdout.strip() == "3", r.stderr
     g = gaps()
-    assert 0.28 <= g[0] < 0.6 and 0.95 <= g[1] < 1.4, g
+    assert 0.28 <= g[0] < 0.3 + LATE and 0.95 <= g[1] < 1 + LATE, g
     assert len({rid for _, rid, _ in Scripted.seen}) == 1
     assert all(ua.startswith("kcsh/") for _, _, ua in Scripted.seen)
 
@@ -193,13 +199,13 @@ def test_retry_after_http_date(scripted):
     when = formatdate(time.time() + 2, usegmt=True)  # whole seconds: 1-2 s away
     r = scripted_run(scripted, [(503, {"Retry-After": when})])
     assert r.stdout.strip() == "2", r.stderr
-    assert 0.9 <= gaps()[0] < 2.6, gaps()
+    assert 0.9 <= gaps()[0] < 2 + LATE, gaps()
 
 
 def test_retry_after_out_of_range_falls_back_to_backoff(scripted):
     r = scripted_run(scripted, [(503, {"Retry-After": "3600"})])
     assert r.stdout.strip() == "2"
-    assert 0.3 <= gaps()[0] < 0.7, gaps()  # 0.5 s less 0-25% jitter
+    assert 0.3 <= gaps()[0] < 0.5 + LATE, gaps()  # 0.5 s less 0-25% jitter
 
 
 def test_x_should_retry(scripted):
@@ -215,7 +221,7 @@ def test_backoff_doubles(scripted):
     r = scripted_run(scripted, [(500, {}), (500, {}), (500, {})], retries=3)
     assert r.stdout.strip() == "4", r.stderr
     g = gaps()
-    assert 0.37 <= g[0] < 0.7 and 0.75 <= g[1] < 1.3 and 1.5 <= g[2] < 2.4, g
+    assert 0.37 <= g[0] < 0.5 + LATE and 0.75 <= g[1] < 1 + LATE and 1.5 <= g[2] < 2 + LATE, g
 
 
 def test_per_call_headers(scripted):
@@ -235,7 +241,8 @@ def test_per_call_headers(scripted):
 
 def test_request_async_overlaps_and_cancels_in_flight(start_sandbox):
     sb = start_sandbox("--demo")
-    sb.faults("latency=300ms")
+    # 1 s each: eight one after the other would take 8 s, twice the bound.
+    sb.faults("latency=1s")
     started = time.monotonic()
     r = kcsh("-e", """
         local pending = {}
@@ -247,7 +254,7 @@ def test_request_async_overlaps_and_cancels_in_flight(start_sandbox):
     """, env=sb.env())
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "false\tkc.request_async: the request was cancelled"
-    assert time.monotonic() - started < 2.0  # 8 x 300 ms one after the other would be 2.4 s
+    assert time.monotonic() - started < 4.0
 
 
 def test_invalid_json_answer_is_a_decode_error(scripted):
