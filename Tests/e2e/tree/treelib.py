@@ -28,8 +28,11 @@ class Run:
         self.lines = proc.stdout.splitlines()
 
 
-def kcsh(script, sandbox=None, args=(), env=None, timeout=120):
-    """Runs `script` (Lua source) with kcsh against `sandbox`."""
+def kcsh(script, sandbox=None, args=(), env=None, timeout=120, repl=False):
+    """Runs `script` (Lua source) with kcsh against `sandbox` (none: no
+    credentials at all). With `repl`, `script` is typed into the REPL
+    (`kcsh -i`) instead, and stderr goes to stdout, in the order printed, as
+    on a terminal. kcsh is run under the name `kcsh`, as the docs show it."""
     assert KCSH.exists(), f"{KCSH} is not built"
     e = clean_env(XDG_CONFIG_HOME=str(HERE / "no-config"))
     if sandbox is not None:
@@ -37,8 +40,8 @@ def kcsh(script, sandbox=None, args=(), env=None, timeout=120):
         e["KEYCARD_API_API_KEY"] = sandbox.key
     e.update(env or {})
     proc = subprocess.run(
-        [str(KCSH), *args, "-"], input=script, capture_output=True, text=True, timeout=timeout, env=e,
-        cwd=ROOT)
+        ["kcsh", *args, "-i" if repl else "-"], executable=KCSH, input=script, text=True, timeout=timeout,
+        env=e, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if repl else subprocess.PIPE)
     return Run(proc)
 
 
