@@ -1,9 +1,6 @@
 """Shared fixtures: where the built binaries are (KCSH_BIN_DIR, default
 .build/debug), so the same tests run against debug and ASan builds; and the
 demo sandbox of the repl, sandbox and tree tests."""
-import pathlib
-import sys
-
 import pytest
 
 from e2epaths import KCSH
@@ -22,9 +19,8 @@ def demo():
     no other test counts on (their own organizations, globex's users, acme's
     service accounts). Started only when a test asks for it: the ASan pass
     runs no such test, and has no kcsh-sandbox."""
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "sandbox"))
-    from sandboxlib import Sandbox
+    from sandboxproc import start
 
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
+    s = start("--demo")
     yield s
     s.stop()
