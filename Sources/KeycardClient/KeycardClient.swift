@@ -51,6 +51,8 @@ public struct APIResponse: Sendable {
 /// The Keycard API client: authentication, retries, errors and tracing over
 /// the libcurl transport. It knows nothing of Lua.
 public final class KeycardClient: @unchecked Sendable {
+  /// kcsh's version, defined here only: the User-Agent and `kcsh --version`
+  /// read it (KcshVersion.version).
   public static let version = "0.1.0"
 
   public let configuration: Configuration

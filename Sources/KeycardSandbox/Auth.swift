@@ -9,7 +9,7 @@ enum Principal: Sendable {
   func mayCreateOrganizations() -> Bool { if case .admin = self { return true }; return false }
 }
 
-extension Sandbox {
+extension SandboxServer {
   func authenticate(_ call: Call) async throws -> Principal {
     guard let auth = call.headers[.authorization] else { throw APIError.unauthorized }
     let parts = auth.split(separator: " ", maxSplits: 1)
@@ -91,10 +91,10 @@ extension Sandbox {
       guard (r[1] as String) == SHA256.hex(secret) else { return nil }
       let cred: Int64 = r[0]
       try exec(db, "UPDATE credentials SET last_used_at = ? WHERE seq = ?", [Clock.now(), cred])
-      return try Sandbox.issueToken(db, org: r[2], credential: cred, subject: r[3], ttl: ttl)
+      return try SandboxServer.issueToken(db, org: r[2], credential: cred, subject: r[3], ttl: ttl)
     }
     guard let token else { throw oauthError(401, "invalid_client", "client authentication failed: unknown client or wrong secret") }
-    return Reply(body: Sandbox.tokenJSON(token, ttl: ttl))
+    return Reply(body: SandboxServer.tokenJSON(token, ttl: ttl))
   }
 }
 

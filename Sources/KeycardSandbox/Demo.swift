@@ -15,7 +15,7 @@ extension Store {
       let first = ["ana", "ben", "chloe", "dev", "eli", "fatima", "gus", "hana", "ivan", "jo", "kai", "lea"]
       let roles = ["org_member", "org_member", "org_viewer", "org_admin"]
       let now = Clock.now()
-      let expires = Clock.format(Clock.nowSeconds() + Sandbox.invitationTTL)
+      let expires = Clock.format(Clock.nowSeconds() + SandboxServer.invitationTTL)
       for o in orgs {
         let org = try Store.nextSeq(db)
         try exec(
@@ -26,7 +26,7 @@ extension Store {
           try exec(
             db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [try Store.nextSeq(db), Ids.nanoid(), org, "\(name)@\(o.domain)", i == 0 ? "org_admin" : roles[i % roles.count],
-             i % 7 == 6 ? "disabled" : "active", Sandbox.userSource, now, now])
+             i % 7 == 6 ? "disabled" : "active", SandboxServer.userSource, now, now])
         }
         for i in 0..<o.invites {
           try exec(
@@ -34,7 +34,7 @@ extension Store {
               INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
               VALUES (?, ?, ?, ?, 'org_member', 'pending', ?, ?, ?, ?, ?)
               """,
-            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), Sandbox.adminID, expires,
+            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), SandboxServer.adminID, expires,
              now, now])
         }
         for (n, sa) in ["ci", "backup"].enumerated() {
@@ -74,7 +74,7 @@ extension Store {
         sql: "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)")
       let roles = ["org_member", "org_member", "org_member", "org_viewer", "org_admin"]
       for i in 0..<count {
-        try stmt.execute(arguments: [base + Int64(i), Ids.nanoid(), org, "user\(i + 1)@scale.example", roles[i % roles.count], Sandbox.userSource, now, now])
+        try stmt.execute(arguments: [base + Int64(i), Ids.nanoid(), org, "user\(i + 1)@scale.example", roles[i % roles.count], SandboxServer.userSource, now, now])
       }
       return true
     }

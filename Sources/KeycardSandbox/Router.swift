@@ -1,7 +1,7 @@
 /// Maps method and path to a route. Unknown paths are 404, known paths with another
 /// method 405 (with Allow); everything but the public routes needs credentials.
 enum Router {
-  static func dispatch(_ c: Call, _ sb: Sandbox) async throws -> Reply {
+  static func dispatch(_ c: Call, _ sb: SandboxServer) async throws -> Reply {
     let s = c.segments
     let n = s.count
     func allow(_ methods: String...) throws(APIError) {

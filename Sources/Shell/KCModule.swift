@@ -113,7 +113,7 @@ final class KCContext {
         let url: String
         let key: String
         do {
-          (url, key) = try Sandbox.start()
+          (url, key) = try ShellSandbox.start()
         } catch {
           throw KeycardError(
             kind: .config,

@@ -40,7 +40,7 @@ public enum Kcsh {
       runner.exitStatus = 1
     }
     vm = nil  // lua_close: finalizers run before the sandbox stops
-    Sandbox.stopRunning()
+    ShellSandbox.stopRunning()
     return runner.exitStatus
   }
 }
@@ -89,7 +89,7 @@ final class ScriptRunner {
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {
-        let (url, _) = try Sandbox.start()
+        let (url, _) = try ShellSandbox.start()
         CLIOutput.error("\(progname): using a local Keycard sandbox at \(url) (stopped on exit)\n")
       } catch {
         CLIOutput.error("\(progname): \(error.message)\n")

@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import CLua
+import KeycardClient
 import LuaKit
 
 /// Where kcsh's own Lua modules (stdlib/) are, and putting them on
@@ -46,20 +47,5 @@ enum StdlibPath {
   private static func isDirectory(_ path: String) -> Bool {
     var info = stat()
     return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-  }
-}
-
-/// The running kcsh binary, with symbolic links resolved.
-enum Executable {
-  static let path: String? = {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { return nil }
-    return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }()
-
-  static var directory: String? {
-    guard let path, let slash = path.lastIndex(of: "/") else { return nil }
-    return String(path[..<slash])
   }
 }

@@ -1,9 +1,10 @@
 @preconcurrency import Glibc
+import KeycardClient
 
 /// kcsh's version and the texts of `--help`, `--version`, `-v` and the usage
 /// errors.
 public enum KcshVersion {
-  public static let version = "0.1.0"
+  public static var version: String { KeycardClient.version }
 
   /// Lua's copyright line, as `lua5.4 -v` prints it (LUA_COPYRIGHT), taken
   /// from the Lua library actually loaded: the macro is a concatenation

@@ -94,10 +94,10 @@ LoggingSystem.bootstrap { label in
 }
 let logger = Logger(label: "kcsh-sandbox")
 
-Sandbox.tuneAllocator()
-let sandbox: Sandbox
+SandboxServer.tuneAllocator()
+let sandbox: SandboxServer
 do {
-  sandbox = try Sandbox(options, logger: logger)
+  sandbox = try SandboxServer(options, logger: logger)
   if demo, try sandbox.store.loadDemo() { logger.info("demo data loaded: organizations acme, globex, initech") }
   if let scale {
     let start = Clock.seconds()

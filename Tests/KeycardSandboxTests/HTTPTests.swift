@@ -12,12 +12,12 @@ final class HTTPTests: XCTestCase {
   private var server: Task<Void, any Error>?
   private var base = ""
   private var key = ""
-  private var sandbox: Sandbox?
+  private var sandbox: SandboxServer?
 
   override func setUp() async throws {
     var options = SandboxOptions()
     options.apiKey = "test-key"
-    let sandbox = try Sandbox(options)
+    let sandbox = try SandboxServer(options)
     self.sandbox = sandbox
     key = sandbox.apiKey
     let (stream, continuation) = AsyncStream<Int>.makeStream()
@@ -138,7 +138,7 @@ final class HTTPTests: XCTestCase {
     for org in ["acme", "scale"] {
       let (_, users) = try await call("GET", "/organizations/\(org)/users")
       let sources = Set(try XCTUnwrap(users["items"] as? [[String: Any]]).map { $0["source"] as? String })
-      XCTAssertEqual(sources, [Sandbox.userSource], org)
+      XCTAssertEqual(sources, [SandboxServer.userSource], org)
     }
   }
 
@@ -155,8 +155,8 @@ final class HTTPTests: XCTestCase {
       }
     }
     let org = OrgRef(seq: 1, id: "nope", name: "Nope")
-    await assertNotFound("service account 'gone' not found") { try await store.read { try Sandbox.saBody($0, org: org, "gone", false) } }
-    await assertNotFound("credential 'gone' not found") { try await store.read { try Sandbox.credentialBody($0, sa: 1, "gone", false) } }
+    await assertNotFound("service account 'gone' not found") { try await store.read { try SandboxServer.saBody($0, org: org, "gone", false) } }
+    await assertNotFound("credential 'gone' not found") { try await store.read { try SandboxServer.credentialBody($0, sa: 1, "gone", false) } }
     _ = try await call("POST", "/organizations", #"{"name": "SA"}"#)
     let (_, sa) = try await call("POST", "/organizations/sa/service-accounts", #"{"name": "ci"}"#)
     let saID = try XCTUnwrap(sa["id"] as? String)

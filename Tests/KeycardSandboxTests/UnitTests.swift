@@ -112,11 +112,11 @@ final class UnitTests: XCTestCase {
 
   func testInvitationStatusAtNow() {
     let now = "2025-06-01T00:00:00.000Z", past = "2025-05-31T23:59:59.000Z", future = "2025-06-08T00:00:00.000Z"
-    XCTAssertEqual(Sandbox.invitationStatus("pending", expiresAt: past, now: now), "expired")
-    XCTAssertEqual(Sandbox.invitationStatus("pending", expiresAt: future, now: now), "pending")
-    XCTAssertEqual(Sandbox.invitationStatus("pending", expiresAt: now, now: now), "pending")
-    XCTAssertEqual(Sandbox.invitationStatus("pending", expiresAt: nil, now: now), "pending")
-    XCTAssertEqual(Sandbox.invitationStatus("accepted", expiresAt: past, now: now), "accepted")
-    XCTAssertEqual(Sandbox.invitationStatus("active", expiresAt: nil, now: now), "active")
+    XCTAssertEqual(SandboxServer.invitationStatus("pending", expiresAt: past, now: now), "expired")
+    XCTAssertEqual(SandboxServer.invitationStatus("pending", expiresAt: future, now: now), "pending")
+    XCTAssertEqual(SandboxServer.invitationStatus("pending", expiresAt: now, now: now), "pending")
+    XCTAssertEqual(SandboxServer.invitationStatus("pending", expiresAt: nil, now: now), "pending")
+    XCTAssertEqual(SandboxServer.invitationStatus("accepted", expiresAt: past, now: now), "accepted")
+    XCTAssertEqual(SandboxServer.invitationStatus("active", expiresAt: nil, now: now), "active")
   }
 }

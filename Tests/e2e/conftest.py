@@ -3,8 +3,6 @@
 demo sandbox of the repl, sandbox and tree tests. Under CI=true a skip is a
 failure (see below)."""
 import os
-import pathlib
-import sys
 
 import pytest
 
@@ -51,9 +49,8 @@ def demo():
     no other test counts on (their own organizations, globex's users, acme's
     service accounts). Started only when a test asks for it: the ASan pass
     runs no such test, and has no kcsh-sandbox."""
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "sandbox"))
-    from sandboxlib import Sandbox
+    from sandboxproc import start
 
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
+    s = start("--demo")
     yield s
     s.stop()

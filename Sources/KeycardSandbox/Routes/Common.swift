@@ -72,7 +72,7 @@ func uniqueLabel(_ db: Database, for name: String) throws -> String {
   return label
 }
 
-extension Sandbox {
+extension SandboxServer {
   /// DELETE of a row of `table` that belongs to the organization of the path.
   func deleteInOrg(_ r: OrgRequest, table: String, id: String, what: String) async throws -> Reply {
     _ = try Body(r.call.body)

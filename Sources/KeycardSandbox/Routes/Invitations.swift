@@ -1,6 +1,6 @@
 import GRDB
 
-extension Sandbox {
+extension SandboxServer {
   static let invitationSelect = """
     SELECT i.seq, i.id, i.created_at, i.created_by, i.email, i.expires_at, o.id, i.role, i.status, i.updated_at
     FROM invitations i JOIN organizations o ON o.seq = i.org WHERE
@@ -38,8 +38,8 @@ extension Sandbox {
     let body = try await store.read { db in
       let org = try findOrg(db, r.org, r.principal)
       // The paging condition names `seq`: qualify it through a subquery alias.
-      let source = PageSource(select: "SELECT * FROM (\(Sandbox.invitationSelect) i.org = ?) WHERE 1", args: [org.seq])
-      let p = try fetchPage(db, [source], page) { Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm) }
+      let source = PageSource(select: "SELECT * FROM (\(SandboxServer.invitationSelect) i.org = ?) WHERE 1", args: [org.seq])
+      let p = try fetchPage(db, [source], page) { SandboxServer.renderInvitation(&$0, $1, now: now, permissions: perm) }
       return listBody(p, tag: "inv", listPermissions: perm ? "invitations" : nil)
     }
     return Reply(body: body)
@@ -72,9 +72,9 @@ extension Sandbox {
           INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
           """,
-        [seq, id, org.seq, email, role, SHA256.hex(token), Sandbox.adminID, Clock.format(nowT + Sandbox.invitationTTL), now, now])
-      let body = try renderOne(db, Sandbox.invitationSelect + " i.seq = ?", [seq]) {
-        Sandbox.renderInvitation(&$0, $1, now: now, permissions: perm)
+        [seq, id, org.seq, email, role, SHA256.hex(token), SandboxServer.adminID, Clock.format(nowT + SandboxServer.invitationTTL), now, now])
+      let body = try renderOne(db, SandboxServer.invitationSelect + " i.seq = ?", [seq]) {
+        SandboxServer.renderInvitation(&$0, $1, now: now, permissions: perm)
       }
       return (body ?? [], org, id)
     }
@@ -106,7 +106,7 @@ extension Sandbox {
         w.field("expires_at", exp)
         w.field("organization_name", r[2] as String)
         w.field("role", r[3] as String)
-        w.field("status", Sandbox.invitationStatus(r[4], expiresAt: exp, now: now))
+        w.field("status", SandboxServer.invitationStatus(r[4], expiresAt: exp, now: now))
         w.endObject()
       }
     }
@@ -124,7 +124,7 @@ extension Sandbox {
           """, [SHA256.hex(token)])
       else { throw APIError.notFound("invitation") }
       let now = Clock.now()
-      let status = Sandbox.invitationStatus(r[4], expiresAt: r[5] as String, now: now)
+      let status = SandboxServer.invitationStatus(r[4], expiresAt: r[5] as String, now: now)
       guard status == "pending" else {
         throw APIError(409, "invitation_not_pending", status == "expired" ? "this invitation has expired" : "this invitation is \(status)")
       }
@@ -137,7 +137,7 @@ extension Sandbox {
       let userID = Ids.nanoid()
       try exec(
         db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-        [seq, userID, org, email, r[3] as String, Sandbox.userSource, now, now])
+        [seq, userID, org, email, r[3] as String, SandboxServer.userSource, now, now])
       return entityBody { w in
         w.beginObject()
         w.field("organization_id", r[6] as String)

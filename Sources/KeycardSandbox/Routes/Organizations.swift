@@ -1,6 +1,6 @@
 import GRDB
 
-extension Sandbox {
+extension SandboxServer {
   static let orgSelect = """
     SELECT seq, id, label, name, zone_id, created_at, updated_at,
       EXISTS(SELECT 1 FROM sso_connections s WHERE s.org = organizations.seq) FROM organizations WHERE
@@ -26,11 +26,11 @@ extension Sandbox {
     let body = try await store.read { db in
       let source: PageSource
       if case .organization(let only) = who {
-        source = PageSource(select: Sandbox.orgSelect + " seq = ?", args: [only])
+        source = PageSource(select: SandboxServer.orgSelect + " seq = ?", args: [only])
       } else {
-        source = PageSource(select: Sandbox.orgSelect + " 1", args: [])
+        source = PageSource(select: SandboxServer.orgSelect + " 1", args: [])
       }
-      let p = try fetchPage(db, [source], page) { Sandbox.renderOrg(&$0, $1, permissions: perm) }
+      let p = try fetchPage(db, [source], page) { SandboxServer.renderOrg(&$0, $1, permissions: perm) }
       return listBody(p, tag: "org", listPermissions: perm ? "organizations" : nil)
     }
     return Reply(body: body)
@@ -49,7 +49,7 @@ extension Sandbox {
       try exec(
         db, "INSERT INTO organizations(seq, id, label, name, zone_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [seq, Ids.nanoid(), try uniqueLabel(db, for: name), name, Ids.nanoid(), now, now])
-      return try Sandbox.orgBody(db, seq, perm)
+      return try SandboxServer.orgBody(db, seq, perm)
     }
     return Reply(status: 201, body: out)
   }
@@ -64,7 +64,7 @@ extension Sandbox {
   func getOrganization(_ r: OrgRequest) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.orgBody(db, try findOrg(db, r.org, r.principal).seq, perm)
+      try SandboxServer.orgBody(db, try findOrg(db, r.org, r.principal).seq, perm)
     })
   }
 
@@ -77,7 +77,7 @@ extension Sandbox {
       if let name, name != org.name {
         try exec(db, "UPDATE organizations SET name = ?, updated_at = ? WHERE seq = ?", [name, Clock.now(), org.seq])
       }
-      return try Sandbox.orgBody(db, org.seq, perm)
+      return try SandboxServer.orgBody(db, org.seq, perm)
     })
   }
 
@@ -86,9 +86,9 @@ extension Sandbox {
     let ttl = tokenTTL
     let token = try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
-      return try Sandbox.issueToken(db, org: org.seq, credential: nil, subject: "organization:\(org.id)", ttl: ttl)
+      return try SandboxServer.issueToken(db, org: org.seq, credential: nil, subject: "organization:\(org.id)", ttl: ttl)
     }
-    return Reply(body: Sandbox.tokenJSON(token, ttl: ttl))
+    return Reply(body: SandboxServer.tokenJSON(token, ttl: ttl))
   }
 
   func listRoles(_ r: OrgRequest) async throws -> Reply {
@@ -145,7 +145,7 @@ extension Sandbox {
         row.field(&w, "email", 3)
         row.field(&w, "role", 4)
         row.field(&w, "source", 5)
-        w.field("status", Sandbox.invitationStatus(row.string(6), expiresAt: row.isNull(9) ? nil : row.string(9), now: now))
+        w.field("status", SandboxServer.invitationStatus(row.string(6), expiresAt: row.isNull(9) ? nil : row.string(9), now: now))
         row.field(&w, "type", 7)
         row.field(&w, "updated_at", 8)
         if perm { writePermissions(&w, row.string(7) == "user" ? "users" : "invitations") }

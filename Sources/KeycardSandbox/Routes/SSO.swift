@@ -1,6 +1,6 @@
 import GRDB
 
-extension Sandbox {
+extension SandboxServer {
   static let ssoSelect = "SELECT id, client_id, secret_hash, created_at, identifier, updated_at, protocols FROM sso_connections WHERE org = ?"
 
   /// Fields of each protocol and whether they hold a string, a string list or a string map.
@@ -96,7 +96,7 @@ extension Sandbox {
     let input = try ssoInput(r.call)
     guard let identifier = input.identifier.value else { throw APIError.invalidField("identifier", "is required") }
     guard let clientID = input.clientID.value else { throw APIError.invalidField("client_id", "is required") }
-    let protocols = try input.protocols.map { p throws(APIError) in try Sandbox.mergeProtocols([:], p) }
+    let protocols = try input.protocols.map { p throws(APIError) in try SandboxServer.mergeProtocols([:], p) }
     let (perm, _) = try r.call.expand()
     return Reply(status: 201, body: try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
@@ -106,15 +106,15 @@ extension Sandbox {
       let now = Clock.now()
       try exec(
         db, "INSERT INTO sso_connections(org, id, identifier, client_id, secret_hash, protocols, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [org.seq, Ids.nanoid(), identifier, clientID, input.secret.value.map(SHA256.hex), protocols.flatMap(Sandbox.protocolsColumn), now, now])
+        [org.seq, Ids.nanoid(), identifier, clientID, input.secret.value.map(SHA256.hex), protocols.flatMap(SandboxServer.protocolsColumn), now, now])
       try exec(db, "UPDATE organizations SET updated_at = ? WHERE seq = ?", [now, org.seq])
-      return try Sandbox.ssoBody(db, org, perm)
+      return try SandboxServer.ssoBody(db, org, perm)
     })
   }
 
   func getSSO(_ r: OrgRequest) async throws -> Reply {
     let (perm, _) = try r.call.expand()
-    return Reply(body: try await store.read { db in try Sandbox.ssoBody(db, try findOrg(db, r.org, r.principal), perm) })
+    return Reply(body: try await store.read { db in try SandboxServer.ssoBody(db, try findOrg(db, r.org, r.principal), perm) })
   }
 
   func updateSSO(_ r: OrgRequest) async throws -> Reply {
@@ -129,7 +129,7 @@ extension Sandbox {
       if let patch = input.protocols {
         var current: [String: JSON] = [:]
         if let t = protocolsText, case .object(let o)? = try? JSONParser.parse(Array(t.utf8)) { current = o }
-        protocolsText = Sandbox.protocolsColumn(try Sandbox.mergeProtocols(current, patch))
+        protocolsText = SandboxServer.protocolsColumn(try SandboxServer.mergeProtocols(current, patch))
       }
       try exec(
         db, """
@@ -138,7 +138,7 @@ extension Sandbox {
           """,
         [input.identifier.value, input.clientID.value,
          !input.secret.isAbsent, input.secret.value.map(SHA256.hex), protocolsText, Clock.now(), org.seq])
-      return try Sandbox.ssoBody(db, org, perm)
+      return try SandboxServer.ssoBody(db, org, perm)
     })
   }
 

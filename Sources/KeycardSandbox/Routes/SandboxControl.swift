@@ -1,5 +1,5 @@
 /// /_sandbox/*: controls for tests, never faulted and never recorded.
-extension Sandbox {
+extension SandboxServer {
   func sandboxRoute(_ c: Call, _ name: String, allow: (String...) throws(APIError) -> Void) throws -> Reply {
     switch name {
     case "outbox":

@@ -1,6 +1,6 @@
 import GRDB
 
-extension Sandbox {
+extension SandboxServer {
   static let saSelect = "SELECT seq, id, created_at, name, updated_at, description FROM service_accounts WHERE"
   static let credSelect = "SELECT seq, id, client_id, created_at, name, description, last_used_at FROM credentials WHERE"
 
@@ -32,8 +32,8 @@ extension Sandbox {
     let (perm, _) = try r.call.expand()
     let body = try await store.read { db in
       let org = try findOrg(db, r.org, r.principal)
-      let p = try fetchPage(db, [PageSource(select: Sandbox.saSelect + " org = ?", args: [org.seq])], page) {
-        Sandbox.renderSA(&$0, $1, permissions: perm)
+      let p = try fetchPage(db, [PageSource(select: SandboxServer.saSelect + " org = ?", args: [org.seq])], page) {
+        SandboxServer.renderSA(&$0, $1, permissions: perm)
       }
       return listBody(p, tag: "sa", listPermissions: perm ? "service_accounts" : nil)
     }
@@ -66,14 +66,14 @@ extension Sandbox {
       try exec(
         db, "INSERT INTO service_accounts(seq, id, org, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [try Store.nextSeq(db), id, org.seq, name, description, now, now])
-      return try Sandbox.saBody(db, org: org, id, perm)
+      return try SandboxServer.saBody(db, org: org, id, perm)
     })
   }
 
   func getServiceAccount(_ r: OrgRequest, _ id: String) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.saBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
+      try SandboxServer.saBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
     })
   }
 
@@ -93,7 +93,7 @@ extension Sandbox {
           [name, !description.isAbsent, description.value, Clock.now(), org.seq, id])
       }
       // A missing account updated nothing, and its body is the 404.
-      return try Sandbox.saBody(db, org: org, id, perm)
+      return try SandboxServer.saBody(db, org: org, id, perm)
     })
   }
 
@@ -107,9 +107,9 @@ extension Sandbox {
     let page = try PageRequest(r.call.query, tag: "cred")
     let (perm, _) = try r.call.expand()
     let body = try await store.read { db in
-      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
-      let p = try fetchPage(db, [PageSource(select: Sandbox.credSelect + " sa = ?", args: [saSeq])], page) {
-        Sandbox.renderCredential(&$0, $1, permissions: perm)
+      let saSeq = try SandboxServer.findSA(db, try findOrg(db, r.org, r.principal), sa)
+      let p = try fetchPage(db, [PageSource(select: SandboxServer.credSelect + " sa = ?", args: [saSeq])], page) {
+        SandboxServer.renderCredential(&$0, $1, permissions: perm)
       }
       return listBody(p, tag: "cred", listPermissions: perm ? "credentials" : nil)
     }
@@ -138,7 +138,7 @@ extension Sandbox {
     let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true).value
     let secret = Ids.secret(prefix: "kcsec_")
     return Reply(status: 201, body: try await store.write { db in
-      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
+      let saSeq = try SandboxServer.findSA(db, try findOrg(db, r.org, r.principal), sa)
       let seq = try Store.nextSeq(db)
       let id = Ids.nanoid(), clientID = "kcc_" + Ids.nanoid(), now = Clock.now()
       try exec(
@@ -160,7 +160,7 @@ extension Sandbox {
   func getCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.credentialBody(db, sa: try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa), id, perm)
+      try SandboxServer.credentialBody(db, sa: try SandboxServer.findSA(db, try findOrg(db, r.org, r.principal), sa), id, perm)
     })
   }
 
@@ -170,18 +170,18 @@ extension Sandbox {
     let description = try body.string("description", maxLength: 1000, minLength: 0, nullable: true)
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.write { db in
-      let saSeq = try Sandbox.findSA(db, try findOrg(db, r.org, r.principal), sa)
+      let saSeq = try SandboxServer.findSA(db, try findOrg(db, r.org, r.principal), sa)
       try exec(
         db, "UPDATE credentials SET name = coalesce(?, name), description = CASE WHEN ? THEN ? ELSE description END WHERE sa = ? AND id = ?",
         [name, !description.isAbsent, description.value, saSeq, id])
-      return try Sandbox.credentialBody(db, sa: saSeq, id, perm)
+      return try SandboxServer.credentialBody(db, sa: saSeq, id, perm)
     })
   }
 
   func deleteCredential(_ r: OrgRequest, sa: String, _ id: String) async throws -> Reply {
     _ = try Body(r.call.body)
     try await store.write { db in
-      let seq = try Sandbox.findCredential(db, r, sa: sa, id)
+      let seq = try SandboxServer.findCredential(db, r, sa: sa, id)
       try exec(db, "DELETE FROM credentials WHERE seq = ?", [seq])
     }
     return .noContent

@@ -1,6 +1,6 @@
 import GRDB
 
-extension Sandbox {
+extension SandboxServer {
   static let userSelect = "SELECT seq, id, created_at, email, role, source, status, updated_at FROM users WHERE"
 
   static func renderUser(_ w: inout JSONWriter, _ r: RawRow, permissions: Bool) {
@@ -23,9 +23,9 @@ extension Sandbox {
     let role = try q.role()
     let body = try await store.read { db in
       let org = try findOrg(db, r.org, r.principal)
-      let source = role.map { PageSource(select: Sandbox.userSelect + " org = ? AND role = ?", args: [org.seq, $0]) }
-        ?? PageSource(select: Sandbox.userSelect + " org = ?", args: [org.seq])
-      let p = try fetchPage(db, [source], page) { Sandbox.renderUser(&$0, $1, permissions: perm) }
+      let source = role.map { PageSource(select: SandboxServer.userSelect + " org = ? AND role = ?", args: [org.seq, $0]) }
+        ?? PageSource(select: SandboxServer.userSelect + " org = ?", args: [org.seq])
+      let p = try fetchPage(db, [source], page) { SandboxServer.renderUser(&$0, $1, permissions: perm) }
       return listBody(p, tag: "usr", listPermissions: perm ? "users" : nil)
     }
     return Reply(body: body)
@@ -41,7 +41,7 @@ extension Sandbox {
   func getUser(_ r: OrgRequest, _ id: String) async throws -> Reply {
     let (perm, _) = try r.call.expand()
     return Reply(body: try await store.read { db in
-      try Sandbox.userBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
+      try SandboxServer.userBody(db, org: try findOrg(db, r.org, r.principal), id, perm)
     })
   }
 
@@ -61,7 +61,7 @@ extension Sandbox {
           db, "UPDATE users SET role = ?, status = ?, updated_at = ? WHERE org = ? AND id = ?",
           [newRole, newStatus, Clock.now(), org.seq, id])
       }
-      return try Sandbox.userBody(db, org: org, id, perm)
+      return try SandboxServer.userBody(db, org: org, id, perm)
     })
   }
 

@@ -1,8 +1,6 @@
 """--sandbox with the real kcsh-sandbox, when it has been built (it is not
 part of the lean and ASan builds): the child serves HTTP while the script
 runs, and its port is closed once kcsh has exited."""
-import os
-import pathlib
 import shutil
 import socket
 import subprocess
@@ -11,32 +9,15 @@ import urllib.request
 import pytest
 
 from cli_helpers import clean_env
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-CANDIDATES = [os.environ.get("KCSH_SANDBOX_BIN", ""),
-              os.environ.get("KCSH_BIN_DIR", "") and str(pathlib.Path(os.environ["KCSH_BIN_DIR"]) / "kcsh-sandbox"),
-              str(ROOT / ".build" / "debug" / "kcsh-sandbox"),
-              str(ROOT / ".build-sandbox" / "debug" / "kcsh-sandbox")]
-
-
-def real_sandbox():
-    for c in CANDIDATES:
-        if c:
-            p = pathlib.Path(c)
-            if not p.is_absolute():
-                p = ROOT / p
-            if p.is_file() and os.access(p, os.X_OK):
-                return p
-    return None
+from e2epaths import ROOT, SANDBOX_BIN
 
 
 @pytest.fixture
 def kcsh_with_real_sandbox(kcsh_bin, tmp_path):
-    sandbox = real_sandbox()
-    if sandbox is None:
+    if not SANDBOX_BIN.is_file():
         pytest.skip("kcsh-sandbox is not built")
     shutil.copy2(kcsh_bin, tmp_path / "kcsh")
-    (tmp_path / "kcsh-sandbox").symlink_to(sandbox.resolve())
+    (tmp_path / "kcsh-sandbox").symlink_to(SANDBOX_BIN.resolve())
     return tmp_path / "kcsh"
 
 

@@ -1,12 +1,15 @@
-"""Fixtures of the client tests (helpers are in clientlib.py)."""
+"""Fixtures of the client tests (helpers are in clientlib.py); their sandboxes'
+logs are not read (a pipe nobody reads could fill and stall them)."""
+import subprocess
+
 import pytest
 
-from clientlib import ClientSandbox
+import sandboxproc
 
 
 @pytest.fixture(scope="module")
 def sandbox():
-    s = ClientSandbox("--demo")
+    s = sandboxproc.start("--demo", stderr=subprocess.DEVNULL)
     yield s
     s.stop()
 
@@ -16,7 +19,7 @@ def start_sandbox():
     started = []
 
     def start(*args):
-        s = ClientSandbox(*args)
+        s = sandboxproc.start(*args, stderr=subprocess.DEVNULL)
         started.append(s)
         return s
 

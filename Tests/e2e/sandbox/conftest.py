@@ -1,7 +1,8 @@
 """Fixtures of the sandbox tests (helpers are in sandboxlib.py)."""
 import pytest
 
-from sandboxlib import Sandbox, unique
+from sandboxlib import unique
+from sandboxproc import SandboxProc
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +18,7 @@ def start_sandbox():
     started = []
 
     def start(*args, **kw):
-        s = Sandbox(*args, **kw)
+        s = SandboxProc(*args, **kw)
         started.append(s)
         return s
 

@@ -6,7 +6,8 @@ import time
 import requests
 from openapi_spec_validator import validate
 
-from sandboxlib import SANDBOX_BIN, Sandbox, assert_error
+from e2epaths import SANDBOX_BIN
+from sandboxlib import assert_error
 
 
 def test_startup_lines_and_api_key(start_sandbox):

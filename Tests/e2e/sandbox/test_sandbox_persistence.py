@@ -3,7 +3,6 @@ lost when the process is killed."""
 import concurrent.futures
 import signal
 
-from sandboxlib import Sandbox
 
 
 def test_killed_sandbox_loses_no_acknowledged_write(start_sandbox, tmp_path):

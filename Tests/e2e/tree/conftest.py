@@ -2,12 +2,13 @@
 (helpers are in treelib.py; `demo` is in Tests/e2e/conftest.py)."""
 import pytest
 
-from treelib import SCALE_USERS, Sandbox
+from sandboxproc import start
+from treelib import SCALE_USERS
 
 
 @pytest.fixture(scope="session")
 def scale():
     """A sandbox whose organization 'scale' has SCALE_USERS users."""
-    s = Sandbox("--port", "0", "--scale", str(SCALE_USERS), "--exit-with-stdin")
+    s = start("--scale", str(SCALE_USERS))
     yield s
     s.stop()

@@ -1,10 +1,10 @@
 """kc.request_async, which the tree's prefetch uses: the handle's wait()
 answers (or raises) as kc.request would; cancel() stops the request."""
-from treelib import ok, requests_seen, clear_requests
+from treelib import ok
 
 
 def test_request_async_wait_error_cancel(demo):
-    clear_requests(demo)
+    demo.clear_requests()
     lines = ok('''
       local a = kc.request_async{path = "/organizations/acme"}
       local b = kc.request_async{path = "/organizations/no-such-org"}
@@ -23,7 +23,7 @@ def test_request_async_wait_error_cancel(demo):
     assert lines[2] == "false\tkc.request_async: the request was cancelled"
     assert lines[3] == "false\tbad argument #1 to 'request_async' (table expected, got string)"
     assert lines[4] == "initech"
-    paths = set(r["path"] for r in requests_seen(demo))
+    paths = set(r["path"] for r in demo.requests())
     # the cancelled one may have reached the server before it was stopped
     assert paths - {"/organizations/globex"} == {
         "/organizations/acme", "/organizations/no-such-org", "/organizations/initech"}

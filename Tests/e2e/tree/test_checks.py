@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from treelib import ok, kcsh, requests_seen, clear_requests
+from treelib import ok, kcsh
 
 # Each case: a Lua expression (with `org`, `user`, `sa`, `cred` at hand) and
 # the exact message it must raise.
@@ -65,9 +65,9 @@ def test_bad_arguments_send_nothing(demo):
     for i, (expr, _) in enumerate(CASES):
         # One line per case, so the position in the message is checkable.
         body.append(f"ok, err = pcall(function() local _ = {expr} end) print(ok, err)")
-    clear_requests(demo)
+    demo.clear_requests()
     lines = ok("\n".join(body) + "\n", demo)
-    seen = [(r["method"], r["path"]) for r in requests_seen(demo)]
+    seen = [(r["method"], r["path"]) for r in demo.requests()]
     # Only the setup's four GETs reached the server.
     assert len(seen) == 4 and all(m == "GET" for m, _ in seen), seen
     first_line = len(SETUP.splitlines()) + 3  # the first pcall's line in stdin

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from treelib import ROOT, Sandbox, kcsh
+from sandboxproc import start
+from treelib import ROOT, kcsh
 
 RECIPES = re.findall(r"^## (.+?)\n.*?^```lua\n(.*?)^```", (ROOT / "docs" / "cookbook.md").read_text(),
                      re.S | re.M)
@@ -24,7 +25,7 @@ EXPECT = {
 
 @pytest.fixture(scope="module")
 def cook():
-    s = Sandbox("--port", "0", "--demo", "--exit-with-stdin")
+    s = start("--demo")
     yield s
     s.stop()
 

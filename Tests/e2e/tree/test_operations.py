@@ -1,6 +1,6 @@
 """Every operation of the reference through the Lua surface, against the
 sandbox; the server's failures surface as error values."""
-from treelib import ok, kcsh, requests_seen, clear_requests
+from treelib import ok, kcsh
 
 
 def test_organizations(demo):
@@ -63,7 +63,7 @@ def test_org_token_roles_identities(demo):
 
 
 def test_org_token_shortcut_escapes_its_argument(demo):
-    clear_requests(demo)
+    demo.clear_requests()
     lines = ok('''
       local t = kc.org_token("acme")
       print(t.token_type, math.type(t.expires_in))
@@ -74,7 +74,7 @@ def test_org_token_shortcut_escapes_its_argument(demo):
     assert lines[0] == "Bearer\tinteger"
     assert lines[1] == "false\t404"
     assert "bad argument #1 to 'kc.org_token' (organization ID or label expected, got table)" in lines[2]
-    assert [(r["method"], r["path"]) for r in requests_seen(demo)] == [
+    assert [(r["method"], r["path"]) for r in demo.requests()] == [
         ("POST", "/organizations/acme/token"), ("POST", "/organizations/a%2Fb%3Fc/token")]
 
 
@@ -206,14 +206,14 @@ def test_sso(demo):
 
 def test_requests_are_what_the_description_says(demo):
     """The verbs, paths and query strings sent are those of the reference."""
-    clear_requests(demo)
+    demo.clear_requests()
     ok('''
       local org = kc.org("initech")
       org.users:list{limit = 2, role = "org_member", expand = {"permissions"}}
       org:identities{query = {email = "x"}, role = "org_admin"}:first()
       org:roles{scope = "zone"}
     ''', demo)
-    seen = [(r["method"], r["path"], r["query"]) for r in requests_seen(demo)]
+    seen = [(r["method"], r["path"], r["query"]) for r in demo.requests()]
     assert seen[0] == ("GET", "/organizations/initech", "")
     users = [s for s in seen if s[1].endswith("/users")]
     assert users and "limit=2" in users[0][2] and "role=org_member" in users[0][2] and "expand=permissions" in users[0][2]

@@ -2,7 +2,7 @@
 chained combinators, backward paging, count()."""
 import pytest
 
-from treelib import SCALE_USERS, ok, requests_seen, clear_requests
+from treelib import SCALE_USERS, ok
 
 
 def pages(n, size):
@@ -18,7 +18,7 @@ def users_with(rest):
 
 @pytest.mark.parametrize("size", [1, 7, 1000])
 def test_each_walks_every_user_once(scale, size):
-    clear_requests(scale)
+    scale.clear_requests()
     lines = ok(f'''
       local org = kc.org("scale")
       local n, seen, last = 0, {{}}, nil
@@ -33,14 +33,14 @@ def test_each_walks_every_user_once(scale, size):
       print(n)
     ''', scale, timeout=600)
     assert lines == [str(SCALE_USERS)]
-    users = [r for r in requests_seen(scale) if r["path"].endswith("/users")]
+    users = [r for r in scale.requests() if r["path"].endswith("/users")]
     # The sandbox keeps the last 1000 requests.
     assert len(users) == min(pages(SCALE_USERS, size), 1000)
     assert all(f"limit={size}" in r["query"] for r in users)
 
 
 def test_early_break_fetches_no_more(scale):
-    clear_requests(scale)
+    scale.clear_requests()
     lines = ok('''
       local org = kc.org("scale")
       local n = 0
@@ -56,7 +56,7 @@ def test_early_break_fetches_no_more(scale):
       print(org.users:each{limit = 3}:first().email)
     ''', scale)
     assert lines == ["10", "12\tuser12@scale.example", "user1@scale.example"]
-    users = [r for r in requests_seen(scale) if r["path"].endswith("/users")]
+    users = [r for r in scale.requests() if r["path"].endswith("/users")]
     # break at item 10 of pages of 7: page 2 in use, page 3 prefetched at most.
     loop1 = [r for r in users if "limit=7" in r["query"]]
     assert 2 <= len(loop1) <= 3, loop1
@@ -92,7 +92,7 @@ def test_chained_combinators(scale):
 
 
 def test_count_by_walking_and_by_total(scale):
-    clear_requests(scale)
+    scale.clear_requests()
     lines = ok('''
       local org = kc.org("scale")
       print(org.users:each{limit = 1000}:count())
@@ -106,7 +106,7 @@ def test_count_by_walking_and_by_total(scale):
     # the admins, by total_count and by walking
     assert lines[2] == lines[3] == str(users_with(0))
     assert lines[4] == "5"
-    idn = [r for r in requests_seen(scale) if r["path"].endswith("/identities")]
+    idn = [r for r in scale.requests() if r["path"].endswith("/identities")]
     totals = [r for r in idn if "total_count" in r["query"]]
     # identities count() is one request with expand=total_count (three of them)
     assert len(totals) == 3 and all("limit=1" in r["query"] for r in totals)

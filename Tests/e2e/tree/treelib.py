@@ -1,17 +1,12 @@
 """Helpers of the resource-tree tests: a runner for kcsh scripts against a
-sandbox (started by the helpers of Tests/e2e/sandbox), and what the sandbox saw.
+sandbox (started by Tests/e2e/sandboxproc.py).
 Not in conftest.py: every e2e directory has one, and the names would clash."""
 import pathlib
 import subprocess
-import sys
+
+from e2epaths import KCSH, ROOT, clean_env  # noqa: F401 (others import them from here)
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "sandbox"))
-
-from e2epaths import clean_env  # noqa: E402
-from sandboxlib import BIN_DIR, ROOT, Sandbox  # noqa: E402
-
-KCSH = BIN_DIR / "kcsh"
 
 # Users in the --scale organization of the paging tests: thousands, so page
 # size 1 still makes a few thousand requests.
@@ -50,16 +45,3 @@ def ok(script, sandbox=None, **kw):
     r = kcsh(script, sandbox, **kw)
     assert r.rc == 0, f"kcsh failed ({r.rc}):\n{r.err}\n--- stdout:\n{r.out}"
     return r.lines
-
-
-def requests_seen(sandbox):
-    """The API requests the sandbox recorded (oldest first)."""
-    r = sandbox.http.get(sandbox.url("/_sandbox/requests"))
-    assert r.status_code == 200, r.text
-    body = r.json()
-    items = body["items"] if isinstance(body, dict) else body
-    return items
-
-
-def clear_requests(sandbox):
-    assert sandbox.http.delete(sandbox.url("/_sandbox/requests")).status_code == 204

@@ -34,7 +34,7 @@ public struct SandboxContext: RequestContext {
 }
 
 /// The local Keycard API: state shared by every request.
-public final class Sandbox: Sendable {
+public final class SandboxServer: Sendable {
   public let store: Store
   /// Held in memory only (never in the database), to compare presented keys with.
   public let apiKey: String
@@ -78,7 +78,7 @@ public final class Sandbox: Sendable {
 
 struct SandboxResponder: HTTPResponder {
   typealias Context = SandboxContext
-  let sandbox: Sandbox
+  let sandbox: SandboxServer
   static let requestIDHeader = HTTPField.Name("X-Client-Request-ID")!
 
   func respond(to request: Request, context: SandboxContext) async throws -> Response {

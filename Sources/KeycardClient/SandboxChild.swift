@@ -1,76 +1,68 @@
 @preconcurrency import Glibc
-import KeycardClient
 
-/// `--sandbox`: runs `kcsh-sandbox` (next to the kcsh binary) as a child on a
-/// free loopback port and points kcsh's environment at it.
+/// A kcsh-sandbox child on a free loopback port: the one way Swift starts a
+/// sandbox (kcsh's `--sandbox` and the Swift tests both use it).
 ///
-/// The child's stdin is a pipe that only kcsh holds (close-on-exec, so
-/// scripts' own children do not inherit it); `--exit-with-stdin` makes the
-/// child stop when that pipe closes, which also covers kcsh being killed.
-/// The child gets its own process group, so a Ctrl-C meant for the script or
-/// the REPL does not reach it.
-enum Sandbox {
-  struct Failure: Error {
-    let message: String
+/// The child's stdin is a pipe that only this process holds (close-on-exec,
+/// so other children do not inherit it); with `--exit-with-stdin` the child
+/// stops when that pipe closes, which also covers this process being killed.
+/// The child gets its own process group, so a Ctrl-C meant for a script or
+/// the REPL does not reach it. What it writes on stderr while it starts is
+/// shown only if it fails; afterwards its stderr goes to ours and its stdout
+/// is read and dropped.
+public final class SandboxChild {
+  public struct Failure: Error, CustomStringConvertible {
+    public let message: String
+
+    public init(message: String) {
+      self.message = message
+    }
+
+    public var description: String { message }
   }
 
-  private struct Child {
-    let pid: pid_t
-    let stdinFD: Int32
-  }
-
-  /// The running child; read by the atexit handler (os.exit ends the process
-  /// from inside Lua).
-  nonisolated(unsafe) private static var child: Child?
-  nonisolated(unsafe) private static var atexitInstalled = false
+  public let pid: pid_t
+  /// What the child printed: KEYCARD_API_BASE_URL and KEYCARD_API_API_KEY.
+  public let baseURL: String
+  public let apiKey: String
+  private let stdinFD: Int32
+  private var stopped = false
 
   /// How long the child may take to print its address.
-  static let startTimeoutMilliseconds: Int32 = 30_000
+  public static let startTimeoutMilliseconds: Int32 = 30_000
 
-  /// Starts the child, sets KEYCARD_API_BASE_URL and KEYCARD_API_API_KEY in
-  /// kcsh's environment (for programs the script runs) and returns both. What the child writes on
-  /// stderr while it starts is shown only if it fails; afterwards, its stderr
-  /// goes to kcsh's and its stdout is read and dropped.
-  static func start() throws(Failure) -> (url: String, key: String) {
-    guard let dir = Executable.directory else {
-      throw Failure(message: "--sandbox: cannot find kcsh's own directory")
-    }
-    let path = dir + "/kcsh-sandbox"
-    guard access(path, X_OK) == 0 else {
-      throw Failure(message: "--sandbox needs kcsh-sandbox next to kcsh, and \(path) is missing")
-    }
+  /// kcsh-sandbox next to the running program (kcsh, or the test bundle).
+  public static var besideExecutable: String? {
+    Executable.directory.map { $0 + "/kcsh-sandbox" }
+  }
+
+  /// Starts `path` with `arguments` and reads its two lines.
+  public init(path: String, arguments: [String]) throws(Failure) {
     var pipes: [[Int32]] = []
     for _ in 0..<3 {
       var fds: [Int32] = [-1, -1]
-      guard makePipe(&fds) else {
+      guard Self.makePipe(&fds) else {
         for fd in pipes.joined() { close(fd) }
-        throw systemFailure("pipe")
+        throw Self.systemFailure("pipe")
       }
       pipes.append(fds)
     }
     let (toChild, fromStdout, fromStderr) = (pipes[0], pipes[1], pipes[2])
     let pid: pid_t
     do {
-      pid = try spawn(
-        path, ["--port", "0", "--demo", "--exit-with-stdin"],
-        stdio: [toChild[0], fromStdout[1], fromStderr[1]])
+      pid = try Self.spawn(path, arguments, stdio: [toChild[0], fromStdout[1], fromStderr[1]])
     } catch {
       for fd in pipes.joined() { close(fd) }
       throw error
     }
     for fd in [toChild[0], fromStdout[1], fromStderr[1]] { close(fd) }
-    child = Child(pid: pid, stdinFD: toChild[1])
-    if !atexitInstalled {
-      atexitInstalled = true
-      atexit { Sandbox.stopRunning() }
-    }
 
     var startup = Startup(stdout: fromStdout[0], stderr: fromStderr[0])
     let lines: [String]
     do {
       lines = try startup.readLines(2)
     } catch {
-      stopRunning()
+      Self.stop(pid: pid, stdinFD: toChild[1])
       throw startup.failure(error.message)
     }
     var url: String?
@@ -80,28 +72,33 @@ enum Sandbox {
       if line.hasPrefix("KEYCARD_API_API_KEY=") { key = String(line.dropFirst(20)) }
     }
     guard let url, let key else {
-      stopRunning()
+      Self.stop(pid: pid, stdinFD: toChild[1])
       let printed = lines.joined(separator: " | ")
       throw startup.failure("kcsh-sandbox did not print its URL and API key (it printed: \(printed))")
     }
-    startForwarding(stdout: fromStdout[0], stderr: fromStderr[0])
-    setenv("KEYCARD_API_BASE_URL", url, 1)
-    setenv("KEYCARD_API_API_KEY", key, 1)
-    return (url, key)
+    Self.startForwarding(stdout: fromStdout[0], stderr: fromStderr[0])
+    self.pid = pid
+    self.stdinFD = toChild[1]
+    self.baseURL = url
+    self.apiKey = key
   }
 
-  /// Stops the child, if one runs: closes its stdin and waits; if it is still
+  /// Stops the child (once): closes its stdin and waits; if it is still
   /// there after 2 s, SIGTERM; after 2 s more, SIGKILL.
-  static func stopRunning() {
-    guard let running = child else { return }
-    child = nil
-    close(running.stdinFD)
-    if waitExit(running.pid, milliseconds: 2000) { return }
-    kill(running.pid, SIGTERM)
-    if waitExit(running.pid, milliseconds: 2000) { return }
-    kill(running.pid, SIGKILL)
+  public func stop() {
+    guard !stopped else { return }
+    stopped = true
+    Self.stop(pid: pid, stdinFD: stdinFD)
+  }
+
+  private static func stop(pid: pid_t, stdinFD: Int32) {
+    close(stdinFD)
+    if waitExit(pid, milliseconds: 2000) { return }
+    kill(pid, SIGTERM)
+    if waitExit(pid, milliseconds: 2000) { return }
+    kill(pid, SIGKILL)
     var status: Int32 = 0
-    while waitpid(running.pid, &status, 0) < 0 && errno == EINTR {}
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
   }
 
   /// True once `pid` has exited (and was reaped) within the time given.
@@ -240,7 +237,7 @@ enum Sandbox {
           }
           for p in fds where p.revents != 0 {
             var bytes: [UInt8] = []
-            if Sandbox.readSome(p.fd, into: &bytes) {
+            if SandboxChild.readSome(p.fd, into: &bytes) {
               if p.fd == err { bytes.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) } }
             } else {
               close(p.fd)
@@ -259,8 +256,9 @@ enum Sandbox {
     }
   }
 
-  /// A pipe whose ends are closed on exec (kcsh runs no other thread yet,
-  /// so pipe then fcntl is not racy).
+  /// A pipe whose ends are closed on exec. pipe then fcntl is not atomic,
+  /// but no other thread starts processes meanwhile (Glibc does not export
+  /// pipe2 to Swift).
   private static func makePipe(_ fds: inout [Int32]) -> Bool {
     guard pipe(&fds) == 0 else { return false }
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -268,6 +266,6 @@ enum Sandbox {
   }
 
   private static func systemFailure(_ what: String) -> Failure {
-    Failure(message: "--sandbox: \(what): \(String(cString: strerror(errno)))")
+    Failure(message: "cannot start kcsh-sandbox: \(what): \(String(cString: strerror(errno)))")
   }
 }
