@@ -48,7 +48,8 @@ w("- Records are tables with the API's snake_case fields; their methods come fro
 w("- Operations on one record exist twice: on the record (`user:update{...}`) and on its collection, ",
   "taking the ID first (`org.users:update(id, {...})`).")
 w("- `list{...}` returns one page (`items`, `page_info`, `:next()`, `:prev()`); `each{...}` walks every ",
-  "page lazily and chains `filter`, `map`, `take`, `collect`, `count`, `first`.")
+  "page lazily and chains `filter`, `map`, `take`, `skip`, `enumerate`, `collect`, `count`, `first`, `fold`, ",
+  "`any`, `all`, `find` (as vim.iter; `kc.iter(pairs(t))` gives the same for any table or for-loop iterator).")
 w("- API failures raise an error value (`status`, `code`, `message`, `method`, `path`, `request_id`); ",
   "argument mistakes raise a message naming the function and the field, and nothing is sent.")
 w("- `kc.null` sends an explicit JSON null (for fields marked \"or kc.null\").")

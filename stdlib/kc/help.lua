@@ -91,7 +91,7 @@ end
 -- What the derived methods do (they have no entry of their own in api.lua).
 help.derived_doc = {
   each = "Every item of every page, fetched lazily (the next page is requested while you work on this one). " ..
-    "Works in a generic for; chains filter, map, take, collect, count, first.",
+    "Works in a generic for; chains filter, map, take, skip, enumerate, collect, count, first, fold, any, all, find.",
   reload = "Fetch the record again; it is updated in place.",
 }
 
@@ -157,9 +157,10 @@ local function overview()
   lines[#lines + 1] = '  kc.org_token(id)       an organization access token (the token exchange)'
   lines[#lines + 1] = '  kc.request{method=, path=, query=, body=, ...}   any endpoint, decoded (docs/client.md)'
   lines[#lines + 1] = '  kc.null                an explicit JSON null in a request body'
-  lines[#lines + 1] = '  kc.iter(list)          the iterator stages below, for any list or function'
+  lines[#lines + 1] = '  kc.iter(list)          the iterator stages below, for a list or kc.iter(pairs(t))'
   lines[#lines + 1] = ""
-  lines[#lines + 1] = '  Iterators (each, identities) chain filter, map, take, collect, count, first.'
+  lines[#lines + 1] = '  Iterators (each, identities) chain filter, map, take, skip, enumerate, collect,'
+  lines[#lines + 1] = '  count, first, fold, any, all, find.'
   lines[#lines + 1] = '  help(org.users), help(org.users.update), help("invitations.create") for details.'
   return concat(lines, "\n")
 end

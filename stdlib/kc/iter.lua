@@ -1,11 +1,17 @@
 -- Iterators in the style of vim.iter: an object with __call (so it goes
 -- straight into a generic `for`) whose stages chain: filter, map (a nil
--- result drops the item), take; and terminals: collect, count, first.
+-- result drops the item), take, skip, enumerate; and terminals: collect,
+-- count, first, fold, any, all, find.
+-- An item is every value the source returns at once (pairs gives key and
+-- value); it ends where the first value is nil, as in a `for`. Stages pass
+-- the values on through tail-called helpers, never packing them in a table.
 -- Paging (pages()) is written once here: follow end_cursor while
 -- has_next_page, with the next page requested before the caller starts on
 -- the current one.
 
-local setmetatable, type, error = setmetatable, type, error
+local setmetatable, getmetatable, type, error, select, tostring =
+  setmetatable, getmetatable, type, error, select, tostring
+local mtype, min, max = math.type, math.min, math.max
 
 local Iter = { __name = "kc.iter" }
 Iter.__index = Iter
@@ -14,9 +20,11 @@ local iter = { Iter = Iter }
 
 --- An iterator over `nextfn` (returns the next item, nil at the end).
 --- `close` releases what the source holds (a request in flight); `count`
---- answers count() without walking, when the source can.
-function iter.new(nextfn, close, count)
-  return setmetatable({ _next = nextfn, _close = close, _count = count }, Iter)
+--- answers count() without walking, when the source can; `one` says every
+--- item is a single value (lists, pages), which lets the stages skip the
+--- vararg path (Lua 5.4's vararg calls cost about twice a plain one).
+function iter.new(nextfn, close, count, one)
+  return setmetatable({ _next = nextfn, _close = close, _count = count, _one = one }, Iter)
 end
 
 --- An iterator over the items of a list table.
@@ -25,7 +33,49 @@ function iter.list(t)
   return iter.new(function()
     i = i + 1
     return t[i]
-  end)
+  end, nil, nil, true)
+end
+
+local function callable(f)
+  if type(f) == "function" then return true end
+  local mt = getmetatable(f)
+  return type(f) == "table" and mt ~= nil and mt.__call ~= nil
+end
+
+local function ended() return nil end
+
+--- An iterator over what a generic `for` would walk: `f(s, c)` gives the
+--- next item, whose first value is the next control value. `closing` (Lua
+--- 5.4's fourth value, as io.lines gives) is closed at the end or with the
+--- iterator, as the `for` would close it.
+function iter.call(f, s, c, closing)
+  local function close()
+    local cl = closing
+    closing = nil
+    local mt = getmetatable(cl)
+    if mt and mt.__close then mt.__close(cl, nil) end
+  end
+  -- The item, passed on; after the end the source is not called again (a
+  -- restarted pairs would begin anew).
+  local function step(v, ...)
+    if v == nil then
+      f = ended
+      if closing ~= nil then close() end
+    end
+    c = v
+    return v, ...
+  end
+  return iter.new(function() return step(f(s, c)) end, closing ~= nil and close or nil)
+end
+
+--- kc.iter: a list table, an iterator (kept as it is), or what a generic
+--- `for` takes (`kc.iter(pairs(t))`, `kc.iter(ipairs(t))`, a function or a
+--- callable table).
+function iter.of(x, s, c, closing)
+  if getmetatable(x) == Iter then return x end
+  if callable(x) then return iter.call(x, s, c, closing) end
+  if type(x) == "table" then return iter.list(x) end
+  error("bad argument #1 to 'kc.iter' (table or function expected, got " .. type(x) .. ")", 2)
 end
 
 function Iter:__call()
@@ -33,8 +83,8 @@ function Iter:__call()
 end
 
 -- Closing stops a page request in flight: `local it <close> = ...`,
--- take/first/collect/count when they are done, or the collector after a
--- `break` (no request is made after the loop either way).
+-- take/first/collect/count/fold/any/all/find when they are done, or the
+-- collector after a `break` (no request is made after the loop either way).
 function Iter:__close()
   local close = self._close
   if close then
@@ -51,68 +101,151 @@ end
 
 -- Every stage is a new iterator over the previous one's next function; the
 -- close function is shared, so closing the last stage closes the source.
-local function stage(self, nextfn, count)
-  return setmetatable({ _next = nextfn, _close = self._close, _count = count }, Iter)
+local function stage(self, nextfn, count, one)
+  return setmetatable({ _next = nextfn, _close = self._close, _count = count, _one = one }, Iter)
 end
 
-local function checkfn(f, name)
-  if type(f) ~= "function" and not (type(f) == "table" and getmetatable(f) and getmetatable(f).__call) then
-    error("bad argument #1 to '" .. name .. "' (function expected, got " .. type(f) .. ")", 3)
+local function checkfn(f, name, argn)
+  if not callable(f) then
+    error(("bad argument #%d to '%s' (function expected, got %s)"):format(argn or 1, name, type(f)), 3)
   end
 end
 
---- Keeps the items for which `f(item)` is true.
+local function checkcount(k, name, expected)
+  if mtype(k) ~= "integer" or k < 0 then
+    error(("bad argument #1 to '%s' (%s expected, got %s)"):format(name, expected or "non-negative integer", tostring(k)), 3)
+  end
+end
+
+-- Closes `self` (the terminal is done with it), then answers `...`.
+local function finish(self, ...)
+  self:close()
+  return ...
+end
+
+--- Keeps the items for which `f(...)` is true.
 function Iter:filter(f)
   checkfn(f, "filter")
   local n = self._next
-  return stage(self, function()
-    local v = n()
-    while v ~= nil and not f(v) do v = n() end
-    return v
-  end)
+  if self._one then
+    return stage(self, function()
+      local v = n()
+      while v ~= nil and not f(v) do v = n() end
+      return v
+    end, nil, true)
+  end
+  local function keep(...)
+    if ... == nil or f(...) then return ... end
+    return keep(n())
+  end
+  return stage(self, function() return keep(n()) end)
 end
 
---- Replaces each item by `f(item)`; items for which `f` returns nil are dropped.
+--- Replaces each item by what `f(...)` returns (several values make an item
+--- of several values); items for which `f` returns nil are dropped.
 function Iter:map(f)
   checkfn(f, "map")
   local n = self._next
-  return stage(self, function()
-    local v = n()
-    while v ~= nil do
-      local m = f(v)
-      if m ~= nil then return m end
-      v = n()
+  local pull
+  local function emit(...)
+    if ... ~= nil then return ... end
+    return pull()
+  end
+  if self._one then
+    function pull()
+      local v = n()
+      if v == nil then return nil end
+      return emit(f(v))
     end
-  end)
+    return stage(self, pull)
+  end
+  local function apply(...)
+    if ... == nil then return nil end
+    return emit(f(...))
+  end
+  function pull() return apply(n()) end
+  return stage(self, pull)
 end
 
 --- The first `k` items; the source is closed once they are taken.
 function Iter:take(k)
-  if math.type(k) ~= "integer" or k < 0 then
-    error("bad argument #1 to 'take' (non-negative integer expected, got " .. tostring(k) .. ")", 2)
-  end
+  checkcount(k, "take")
   local n, taken, it = self._next, 0, nil
-  local count = self._count and function() return math.min(k, self._count()) end
+  local count = self._count and function() return min(k, self._count()) end
   it = stage(self, function()
     if taken >= k then
       it:close()
       return nil
     end
     taken = taken + 1
-    local v = n()
-    if v == nil or taken == k then it:close() end
-    return v
-  end, count)
+    if taken < k then return n() end
+    return finish(it, n())
+  end, count, self._one)
   return it
 end
 
---- All the (remaining) items, in a list.
-function Iter:collect()
-  local out, n, next = {}, 0, self._next
-  for v in next do
-    n = n + 1
-    out[n] = v
+--- Drops the first `k` items, or (given a function) the items while
+--- `pred(...)` is true; nothing is pulled until the first item is asked for.
+function Iter:skip(k)
+  local n, skipping = self._next, true
+  if callable(k) then
+    local function drop(...)
+      if ... ~= nil and k(...) then return drop(n()) end
+      skipping = false
+      return ...
+    end
+    return stage(self, function()
+      if skipping then return drop(n()) end
+      return n()
+    end, nil, self._one)
   end
+  checkcount(k, "skip", "non-negative integer or function")
+  local count = self._count and function()
+    local c = self._count()
+    if skipping then return max(0, c - k) end
+    return c
+  end
+  return stage(self, function()
+    if skipping then
+      skipping = false
+      for _ = 1, k do
+        if n() == nil then return nil end
+      end
+    end
+    return n()
+  end, count, self._one)
+end
+
+--- Each item with its index (from 1) before its values.
+function Iter:enumerate()
+  local n, i = self._next, 0
+  local function number(...)
+    if ... == nil then return nil end
+    i = i + 1
+    return i, ...
+  end
+  return stage(self, function() return number(n()) end, self._count)
+end
+
+--- All the (remaining) items, in a list; an item of several values becomes
+--- a list of them (as vim.iter's totable does).
+function Iter:collect()
+  local out, i, n = {}, 0, self._next
+  if self._one then
+    for v in n do
+      i = i + 1
+      out[i] = v
+    end
+    self:close()
+    return out
+  end
+  local function put(v, ...)
+    if v == nil then return false end
+    i = i + 1
+    if select("#", ...) == 0 then out[i] = v else out[i] = { v, ... } end
+    return true
+  end
+  while put(n()) do end
   self:close()
   return out
 end
@@ -125,17 +258,60 @@ function Iter:count()
     self:close()
     return c
   end
-  local n, next = 0, self._next
-  while next() ~= nil do n = n + 1 end
+  local c, n = 0, self._next
+  while n() ~= nil do c = c + 1 end
   self:close()
-  return n
+  return c
 end
 
---- The first item (or nil); the rest is not fetched.
+--- The first item's values (or nil); the rest is not fetched.
 function Iter:first()
-  local v = self._next()
+  return finish(self, self._next())
+end
+
+--- `f(acc, ...)` over every item, from `acc = init`: the last accumulator.
+function Iter:fold(init, f)
+  checkfn(f, "fold", 2)
+  local acc, n = init, self._next
+  local function step(...)
+    if ... == nil then return false end
+    acc = f(acc, ...)
+    return true
+  end
+  while step(n()) do end
   self:close()
-  return v
+  return acc
+end
+
+-- The values of the first item for which pred(...) is true, pulled from n.
+local function search(n, pred)
+  local function look(...)
+    if ... == nil or pred(...) then return ... end
+    return look(n())
+  end
+  return look(n())
+end
+
+--- Whether `pred(...)` is true for some item; stops at the first.
+function Iter:any(pred)
+  checkfn(pred, "any")
+  return finish(self, search(self._next, pred) ~= nil)
+end
+
+--- Whether `pred(...)` is true for every item; stops at the first false.
+function Iter:all(pred)
+  checkfn(pred, "all")
+  return finish(self, search(self._next, function(...) return not pred(...) end) == nil)
+end
+
+--- The values of the first item for which `f(...)` is true, or whose first
+--- value equals `f` when it is not a function (nil if none); stops there.
+function Iter:find(f)
+  if not callable(f) then
+    local want = f
+    f = function(v) return v == want end
+  end
+  return finish(self, search(self._next, f))
 end
 
 --- Pages of a list, lazily. `fetch(cursor_args, async)` requests one page
@@ -199,7 +375,7 @@ function iter.pages(fetch, mt, count)
     while nextfn() ~= nil do c = c + 1 end
     return c
   end
-  return iter.new(nextfn, close, countfn)
+  return iter.new(nextfn, close, countfn, true)
 end
 
 return iter

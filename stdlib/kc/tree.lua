@@ -377,13 +377,9 @@ function tree.install(native)
     return (kc.request { method = exchange.verb, path = expand(exchange.path, { organization_id = id_or_label }) })
   end
   kc.api = api
-  -- kc.iter(list) or kc.iter(next_function): the iterators of each(), for
-  -- any list or function.
-  kc.iter = function(x)
-    if type(x) == "table" then return iter.list(x) end
-    if type(x) == "function" then return iter.new(x) end
-    error("bad argument #1 to 'kc.iter' (table or function expected, got " .. type(x) .. ")", 2)
-  end
+  -- kc.iter(list), kc.iter(pairs(t)), kc.iter(next_function): the
+  -- iterators of each(), for any list or generic-for iterator.
+  kc.iter = iter.of
   return kc
 end
 

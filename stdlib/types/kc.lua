@@ -36,12 +36,18 @@ error('Cannot require a meta file')
 ---@field attempts integer
 
 ---@class kc.Iter<T>
----@field filter fun(self: kc.Iter<T>, f: fun(item: T): any): kc.Iter<T> Keeps the items for which f is true.
----@field map fun(self: kc.Iter<T>, f: fun(item: T): any): kc.Iter<any> Replaces each item; nil drops it.
+---@field filter fun(self: kc.Iter<T>, f: fun(item: T, ...): any): kc.Iter<T> Keeps the items for which f(...) is true.
+---@field map fun(self: kc.Iter<T>, f: fun(item: T, ...): any, ...): kc.Iter<any> Replaces each item by f's values; nil drops it.
 ---@field take fun(self: kc.Iter<T>, n: integer): kc.Iter<T> The first n items.
----@field collect fun(self: kc.Iter<T>): T[] Every remaining item, in a list.
+---@field skip fun(self: kc.Iter<T>, n: integer|fun(item: T, ...): any): kc.Iter<T> Drops the first n items, or the items while the function is true.
+---@field enumerate fun(self: kc.Iter<T>): kc.Iter<integer> Each item with its index (from 1) before its values.
+---@field collect fun(self: kc.Iter<T>): T[] Every remaining item, in a list (an item of several values as a list of them).
 ---@field count fun(self: kc.Iter<T>): integer How many items (the server's total_count where it has one).
----@field first fun(self: kc.Iter<T>): T? The first item; nothing more is fetched.
+---@field first fun(self: kc.Iter<T>): T?, ... The first item's values; nothing more is fetched.
+---@field fold fun(self: kc.Iter<T>, init: any, f: fun(acc: any, item: T, ...): any): any f(acc, ...) over every item, from init.
+---@field any fun(self: kc.Iter<T>, pred: fun(item: T, ...): any): boolean Whether pred is true for some item; stops at the first.
+---@field all fun(self: kc.Iter<T>, pred: fun(item: T, ...): any): boolean Whether pred is true for every item; stops at the first false.
+---@field find fun(self: kc.Iter<T>, f: any|fun(item: T, ...): any): T?, ... The first item for which f is true (or equal to f); stops there.
 ---@field close fun(self: kc.Iter<T>) Lets go of a page request in flight.
 ---@operator call: T?
 
@@ -324,7 +330,7 @@ error('Cannot require a meta file')
 ---@field config fun(): table What the client uses: base_url, profile, auth, credentials_from, max_retries, timeout_ms.
 ---@field Error table The metatable of error values (kc.Error).
 ---@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.
----@field iter fun(x: any[]|fun(): any): kc.Iter<any> An iterator (filter, map, take, ...) over a list or a function.
+---@field iter fun(x: any[]|kc.Iter<any>|fun(s?: any, c?: any): any, s?: any, c?: any, closing?: any): kc.Iter<any> An iterator (filter, map, take, ...) over a list, or what a for loop takes: kc.iter(pairs(t)).
 ---@field org fun(id_or_label: string): kc.Organization The organization with this ID or label (a GET; the record has the child collections).
 kc = {}
 
