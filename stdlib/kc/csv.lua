@@ -7,6 +7,7 @@
 -- costs little and keeps one parser for every case.
 
 local iter = require("kc.iter")
+local open = require("kc.files").open
 
 local type, tostring, error, setmetatable = type, tostring, error, setmetatable
 local find, sub, byte, gsub, concat = string.find, string.sub, string.byte, string.gsub, table.concat
@@ -23,20 +24,6 @@ local function check_sep(sep, fname)
   return sep
 end
 
--- Opens `where` (a path, an open file or "-") for `mode`; returns the file,
--- its name for messages, and whether we opened it (and so close it).
-local function open(where, mode, fname)
-  if where == "-" then
-    return mode == "r" and io.stdin or io.stdout, mode == "r" and "stdin" or "stdout", false
-  elseif io.type(where) == "file" then
-    return where, "file", false
-  elseif type(where) == "string" then
-    local f, why = io.open(where, mode == "r" and "rb" or "wb")
-    if not f then error(fname .. ": " .. why, 3) end
-    return f, where, true
-  end
-  error("bad argument #1 to '" .. fname .. "' (path, file or \"-\" expected, got " .. (io.type(where) or type(where)) .. ")", 3)
-end
 
 ---@class kc.csv.ReadOptions
 ---@field header? boolean rows keyed by the first line's names (default true); false: arrays
