@@ -9,6 +9,7 @@ function M.install(native)
   require("kc.tree").install(native)
   require("kc.csv").install(native)
   require("kc.json").install(native)
+  require("kc.args").install(native)
   local help = require("kc.help")
   native.help = help.print
   -- help() is also a global, unless the script or the REPL has its own.
