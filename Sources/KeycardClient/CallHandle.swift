@@ -160,7 +160,9 @@ public final class CallHandle: @unchecked Sendable {
           return step()
         }
       }
-      if KeycardClient.shouldRetry(response) && attempt <= maxRetries {
+      if KeycardClient.shouldRetry(response, retryConflicts: call.retryConflicts ?? client.configuration.retryConflicts),
+        attempt <= maxRetries
+      {
         return retry(after: response, attempt: attempt)
       }
       finish(.failure(failure(KeycardClient.apiError(response))))

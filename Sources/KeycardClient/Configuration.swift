@@ -25,6 +25,9 @@ public struct Configuration: Sendable {
   public var connectTimeoutMs = 5_000
   public var timeoutMs = 60_000
   public var maxRetries = 2
+  /// Retry 409s that name a state conflict too, as the official SDKs do (see
+  /// KeycardClient.shouldRetry).
+  public var retryConflicts = false
   public var userAgent = "kcsh/\(KeycardClient.version)"
   /// The profile used, if any.
   public var profile: String?
@@ -126,9 +129,11 @@ public struct Configuration: Sendable {
     if let t = profile?.timeoutMs { config.timeoutMs = t }
     if let t = profile?.connectTimeoutMs { config.connectTimeoutMs = t }
     if let r = profile?.maxRetries { config.maxRetries = r }
+    if let r = profile?.retryConflicts { config.retryConflicts = r }
     if let t = env["KCSH_TIMEOUT_MS"].flatMap({ Int($0) }), t > 0 { config.timeoutMs = t }
     if let t = env["KCSH_CONNECT_TIMEOUT_MS"].flatMap({ Int($0) }), t > 0 { config.connectTimeoutMs = t }
     if let r = env["KCSH_MAX_RETRIES"].flatMap({ Int($0) }), r >= 0 { config.maxRetries = r }
+    if let r = env["KCSH_RETRY_CONFLICTS"] { config.retryConflicts = r == "1" || r == "true" }
     return config
   }
 
@@ -181,6 +186,7 @@ struct ConfigFile {
     var timeoutMs: Int? { values["timeout_ms"].flatMap { Int($0) } }
     var connectTimeoutMs: Int? { values["connect_timeout_ms"].flatMap { Int($0) } }
     var maxRetries: Int? { values["max_retries"].flatMap { Int($0) } }
+    var retryConflicts: Bool? { values["retry_conflicts"].flatMap { Bool($0) } }
 
     /// Whether it names credentials (without fetching them).
     var hasCredentials: Bool {

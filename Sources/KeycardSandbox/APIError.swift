@@ -21,6 +21,13 @@ public struct APIError: Error, Sendable {
   }
   static let unauthorized = APIError(401, "unauthorized", "missing or invalid credentials (send Authorization: Bearer <api key or access token>)")
 
+  /// Retry-After in whole seconds (rounded up), and the exact wait for clients
+  /// that read retry-after-ms.
+  mutating func askToWait(ms: Double) {
+    headers.append(("Retry-After", String(Int((ms / 1000).rounded(.up)))))
+    headers.append(("retry-after-ms", String(Int(ms.rounded(.up)))))
+  }
+
   func body() -> [UInt8] {
     var w = JSONWriter()
     w.beginObject()

@@ -4,7 +4,7 @@ import GRDB
 extension Store {
   /// Organizations with users, invitations, service accounts, credentials and SSO.
   /// Skipped when a database already holds them (a reused --db file).
-  public func loadDemo() throws -> Bool {
+  public func loadDemo(invitationTTL: Int = SandboxOptions().invitationTTL) throws -> Bool {
     try db.write { db in
       if try exists(db, "SELECT 1 FROM organizations WHERE label = 'acme'") { return false }
       let orgs: [(name: String, label: String, domain: String, users: Int, invites: Int, sso: Bool)] = [
@@ -15,18 +15,20 @@ extension Store {
       let first = ["ana", "ben", "chloe", "dev", "eli", "fatima", "gus", "hana", "ivan", "jo", "kai", "lea"]
       let roles = ["org_member", "org_member", "org_viewer", "org_admin"]
       let now = Clock.now()
-      let expires = Clock.format(Clock.nowSeconds() + SandboxServer.invitationTTL)
+      let expires = Clock.format(Clock.nowSeconds() + Double(invitationTTL))
       for o in orgs {
         let org = try Store.nextSeq(db)
         try exec(
           db, "INSERT INTO organizations(seq, id, label, name, zone_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
           [org, Ids.nanoid(), o.label, o.name, Ids.nanoid(), now, now])
+        // The first user, an org_admin, is the one the API key stands for.
+        let owner = Ids.nanoid()
+        try exec(db, "UPDATE organizations SET owner = ? WHERE seq = ?", [owner, org])
         for i in 0..<o.users {
           let name = first[i % first.count] + (i < first.count ? "" : String(i / first.count + 1))
-          try exec(
-            db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [try Store.nextSeq(db), Ids.nanoid(), org, "\(name)@\(o.domain)", i == 0 ? "org_admin" : roles[i % roles.count],
-             i % 7 == 6 ? "disabled" : "active", SandboxServer.userSource, now, now])
+          try Store.insertUser(
+            db, id: i == 0 ? owner : Ids.nanoid(), org: org, email: "\(name)@\(o.domain)", role: i == 0 ? "org_admin" : roles[i % roles.count],
+            status: i % 7 == 6 ? "disabled" : "active", now: now)
         }
         for i in 0..<o.invites {
           try exec(
@@ -34,7 +36,7 @@ extension Store {
               INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
               VALUES (?, ?, ?, ?, 'org_member', 'pending', ?, ?, ?, ?, ?)
               """,
-            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), SandboxServer.adminID, expires,
+            [try Store.nextSeq(db), Ids.nanoid(), org, "invitee\(i + 1)@\(o.domain)", SHA256.hex(Ids.secret(prefix: "kcinv_")), owner, expires,
              now, now])
         }
         for (n, sa) in ["ci", "backup"].enumerated() {
@@ -76,6 +78,9 @@ extension Store {
       for i in 0..<count {
         try stmt.execute(arguments: [base + Int64(i), Ids.nanoid(), org, "user\(i + 1)@scale.example", roles[i % roles.count], SandboxServer.userSource, now, now])
       }
+      try exec(
+        db, "UPDATE organizations SET owner = COALESCE((SELECT id FROM users WHERE org = ?1 AND role = 'org_admin' ORDER BY seq LIMIT 1), '') WHERE seq = ?1",
+        [org])
       return true
     }
   }

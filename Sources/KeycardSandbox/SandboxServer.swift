@@ -20,6 +20,13 @@ public struct SandboxOptions: Sendable {
   public var seed: UInt64?
   /// Lifetime of access tokens (token exchange and client credentials), in seconds.
   public var tokenTTL = 3600
+  /// Lifetime of invitations, in seconds (a week, as Keycard's).
+  public var invitationTTL = 7 * 24 * 3600
+  /// Requests per second allowed for each credential (nil: no limit).
+  public var rateLimit: Double?
+  /// The user the API key stands for: the first org_admin of every organization
+  /// it creates.
+  public var adminEmail = "admin@sandbox.keycard.local"
   public init() {}
 }
 
@@ -38,18 +45,28 @@ public final class SandboxServer: Sendable {
   public let store: Store
   /// Held in memory only (never in the database), to compare presented keys with.
   public let apiKey: String
-  /// The principal that the API key stands for (invitations' created_by).
-  static let adminID = "sandboxadmin00000000000000"
   let tokenTTL: Int
+  let invitationTTL: Double
+  let adminEmail: String
+  let rateLimiter: RateLimiter?
   public let faults: FaultInjector
   let requests = RequestLog()
   let outbox = Outbox()
   let logger: Logger
 
+  /// The limit as a person writes it (200, not 200.0).
+  var rateLimitText: String {
+    guard let r = rateLimiter?.rate else { return "" }
+    return r == r.rounded() ? String(Int(r)) : String(r)
+  }
+
   public init(_ options: SandboxOptions, logger: Logger = Logger(label: "kcsh-sandbox")) throws {
     store = try Store(path: options.dbPath)
     apiKey = options.apiKey ?? Ids.secret(prefix: "kcsb_")
     tokenTTL = options.tokenTTL
+    invitationTTL = Double(options.invitationTTL)
+    adminEmail = options.adminEmail
+    rateLimiter = options.rateLimit.map { RateLimiter(rate: $0) }
     let seed = options.seed ?? UInt64.random(in: 0...UInt64.max)
     faults = FaultInjector(spec: try FaultSpec(options.faults), seed: seed)
     self.logger = logger
@@ -91,7 +108,12 @@ struct SandboxResponder: HTTPResponder {
 
     var fault: String?
     var reply: Reply
-    if !isSandboxPath {
+    if !isSandboxPath, let wait = sandbox.rateLimiter?.take(request.headers[.authorization] ?? "") {
+      var e = APIError(429, "rate_limited", "rate limit exceeded: at most \(sandbox.rateLimitText) requests a second")
+      e.askToWait(ms: wait * 1000)
+      reply = Reply(error: e)
+      fault = "rate-limit"
+    } else if !isSandboxPath {
       let (action, delay) = sandbox.faults.draw()
       if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1_000_000)) }
       switch action {
@@ -104,11 +126,7 @@ struct SandboxResponder: HTTPResponder {
         try await drop(context)
       case .status(let code, let retryAfterMs):
         var e = APIError(code, code == 429 ? "rate_limited" : "injected_fault", "fault injected by the sandbox (HTTP \(code))")
-        if code == 429 || code == 503 {
-          // whole seconds for Retry-After, and the exact wait for clients that read retry-after-ms
-          e.headers.append(("Retry-After", String(Int((retryAfterMs / 1000).rounded(.up)))))
-          e.headers.append(("retry-after-ms", String(Int(retryAfterMs))))
-        }
+        if code == 429 || code == 503 { e.askToWait(ms: retryAfterMs) }
         reply = Reply(error: e)
         fault = String(code)
       case .none:
@@ -181,7 +199,7 @@ struct Call: Sendable {
   func expand() throws(APIError) -> (permissions: Bool, totalCount: Bool) {
     var p = false, t = false
     for v in query.all("expand") + query.all("expand[]") {
-      for item in v.split(separator: ",") {
+      for item in v.split(separator: ",", omittingEmptySubsequences: false) {
         switch item {
         case "permissions": p = true
         case "total_count": t = true

@@ -26,6 +26,10 @@ public final class Store: Sendable {
   private func migrate() throws {
     try db.write { db in
       try db.execute(sql: Self.schema)
+      // A --db file made before organizations had an owner.
+      if try !db.columns(in: "organizations").contains(where: { $0.name == "owner" }) {
+        try db.execute(sql: "ALTER TABLE organizations ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+      }
     }
   }
 
@@ -34,7 +38,10 @@ public final class Store: Sendable {
     INSERT OR IGNORE INTO meta(key, value) VALUES ('seq', 0);
     CREATE TABLE IF NOT EXISTS organizations(
       seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, label TEXT NOT NULL UNIQUE,
-      name TEXT NOT NULL, zone_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+      name TEXT NOT NULL, zone_id TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+      -- the id of the user the API key stands for in this organization (its
+      -- creator): invitations' created_by
+      owner TEXT NOT NULL DEFAULT '');
     CREATE TABLE IF NOT EXISTS users(
       seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
       org INTEGER NOT NULL REFERENCES organizations(seq) ON DELETE CASCADE,
@@ -87,6 +94,13 @@ public final class Store: Sendable {
   /// One transaction on the single writer connection.
   func write<T>(_ body: (Database) throws -> T) async throws -> T {
     try db.write(body)
+  }
+
+  /// Adds a member to organization `org` (its row key).
+  static func insertUser(_ db: Database, id: String, org: Int64, email: String, role: String, status: String, now: String) throws {
+    try exec(
+      db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      [try nextSeq(db), id, org, email, role, status, SandboxServer.userSource, now, now])
   }
 
   /// Reserves `count` row keys from one sequence shared by every table: keys only

@@ -532,6 +532,7 @@ typedef struct {
   int seen;      /* stack index of the table of tables being encoded */
   int null_idx, array_mt_idx;
   int depth;
+  int pretty;    /* indent by two spaces a level, keys sorted */
 } Encoder;
 
 static void grow(Encoder *e, size_t need) {
@@ -615,6 +616,64 @@ static void encode_number(Encoder *e, int idx) {
 
 static void encode_value(Encoder *e, int idx);
 
+/* A line break and the indent of the current depth (pretty only). */
+static void newline(Encoder *e) {
+  putc_(e, '\n');
+  for (int i = 0; i < e->depth; i++) put(e, "  ", 2);
+}
+
+typedef struct {
+  const char *s;
+  size_t n;
+  lua_Integer i; /* index in the keys table */
+} Key;
+
+static int key_cmp(const void *a, const void *b) {
+  const Key *x = a, *y = b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* The object at idx with its keys in byte order, so pretty output is the
+ * same on every run (a table's own order is not). The keys live in a table
+ * and the sort array in a userdata: an error midway leaks nothing. */
+static void encode_sorted_object(Encoder *e, int idx) {
+  lua_State *L = e->L;
+  lua_newtable(L);
+  int keys = lua_gettop(L);
+  lua_Integer n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, keys, ++n);
+  }
+  Key *sorted = (Key *)lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(Key), 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, keys, i);
+    sorted[i - 1].s = lua_tolstring(L, -1, &sorted[i - 1].n); /* anchored by keys */
+    sorted[i - 1].i = i;
+    lua_pop(L, 1);
+  }
+  qsort(sorted, (size_t)n, sizeof(Key), key_cmp);
+  putc_(e, '{');
+  for (lua_Integer i = 0; i < n; i++) {
+    if (i > 0) putc_(e, ',');
+    newline(e);
+    lua_rawgeti(L, keys, sorted[i].i);
+    encode_string(e, lua_gettop(L));
+    put(e, ": ", 2);
+    lua_rawget(L, idx);
+    encode_value(e, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  e->depth--;
+  if (n > 0) newline(e);
+  e->depth++;
+  putc_(e, '}');
+  lua_pop(L, 2);
+}
+
 /* 1: an array of n items; 0: an object (or empty). Raises on mixed keys. */
 static int classify(Encoder *e, int idx, lua_Integer *len) {
   lua_State *L = e->L;
@@ -663,12 +722,20 @@ static void encode_table(Encoder *e, int idx) {
     putc_(e, '[');
     for (lua_Integer i = 1; i <= n; i++) {
       if (i > 1) putc_(e, ',');
+      if (e->pretty) newline(e);
       lua_rawgeti(L, idx, i);
       if (lua_isnil(L, -1)) put(e, "null", 4);
       else encode_value(e, lua_gettop(L));
       lua_pop(L, 1);
     }
+    if (e->pretty && n > 0) {
+      e->depth--;
+      newline(e);
+      e->depth++;
+    }
     putc_(e, ']');
+  } else if (e->pretty) {
+    encode_sorted_object(e, idx);
   } else {
     putc_(e, '{');
     int first = 1;
@@ -720,8 +787,15 @@ static void encode_value(Encoder *e, int idx) {
 
 int kcjson_encode(lua_State *L) {
   luaL_checkany(L, 1);
+  int pretty = 0;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "pretty");
+    pretty = lua_toboolean(L, -1);
+  }
   lua_settop(L, 1);
   Encoder e;
+  e.pretty = pretty;
   e.L = L;
   kcjson_push_null(L);
   e.null_idx = lua_gettop(L);

@@ -82,6 +82,7 @@ enum CLIUsage {
         KEYCARD_API_CUSTOM_HEADERS extra "Name: value" lines sent with every request
         KCSH_PROFILE             profile of $XDG_CONFIG_HOME/kcsh/config.toml to use
         KCSH_MAX_RETRIES, KCSH_TIMEOUT_MS, KCSH_CONNECT_TIMEOUT_MS
+        KCSH_RETRY_CONFLICTS=1   retry 409s that name a state too, as the SDKs do
         With no credentials or base URL anywhere, kcsh uses a local sandbox, as
         --sandbox does (which cannot be combined with --profile).
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as

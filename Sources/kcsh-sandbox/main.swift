@@ -13,6 +13,8 @@ let usage = """
       KEYCARD_API_BASE_URL=http://127.0.0.1:PORT
       KEYCARD_API_API_KEY=KEY
   to standard output; logs go to standard error. SIGINT or SIGTERM stops it.
+  The API key stands for the user admin@sandbox.keycard.local, who becomes the
+  first org_admin of each organization it creates.
 
   options:
     --port N           port to listen on; 0 (the default) picks a free one
@@ -30,6 +32,11 @@ let usage = """
                        by default); off by default
     --seed N           seed of the fault generator (same seed, same faults)
     --token-ttl SECS   lifetime of issued access tokens (default 3600)
+    --invitation-ttl SECS
+                       lifetime of invitations (default 604800, a week)
+    --rate-limit N     allow N requests a second for each API key or access token
+                       (a token bucket, bursts of up to N); more are answered 429
+                       with the Retry-After the bucket needs; off by default
     --exit-with-stdin  exit when standard input reaches end of file
     -h, --help         show this help
 
@@ -82,6 +89,11 @@ while !args.isEmpty {
     guard let n = UInt64(v) else { fail("--seed needs a non-negative integer, got '\(v)'") }
     options.seed = n
   case "--token-ttl": options.tokenTTL = number(1...31_536_000)
+  case "--invitation-ttl": options.invitationTTL = number(1...31_536_000)
+  case "--rate-limit":
+    let v = value()
+    guard let n = Double(v), n > 0, n <= 1_000_000 else { fail("--rate-limit needs requests per second above 0 (at most 1000000), got '\(v)'") }
+    options.rateLimit = n
   case "--exit-with-stdin": exitWithStdin = true
   default: fail("unknown option '\(arg)'")
   }
@@ -98,7 +110,7 @@ SandboxServer.tuneAllocator()
 let sandbox: SandboxServer
 do {
   sandbox = try SandboxServer(options, logger: logger)
-  if demo, try sandbox.store.loadDemo() { logger.info("demo data loaded: organizations acme, globex, initech") }
+  if demo, try sandbox.store.loadDemo(invitationTTL: options.invitationTTL) { logger.info("demo data loaded: organizations acme, globex, initech") }
   if let scale {
     let start = Clock.seconds()
     if try sandbox.store.loadScale(scale) {

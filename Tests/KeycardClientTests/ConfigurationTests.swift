@@ -53,6 +53,7 @@ final class ConfigurationTests: XCTestCase {
     base_url = "https://prod.example/"   # trailing slash dropped
     api_key_command = "printf 'prod-key-from-command\\n'"
     max_retries = 5
+    retry_conflicts = true
 
     [ci]
     base_url = 'http://ci.example'
@@ -65,6 +66,8 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertEqual(c.baseURL, "https://api.keycard.ai")
     XCTAssertFalse(c.hasCredentials)
     XCTAssertEqual(c.maxRetries, 2)
+    XCTAssertFalse(c.retryConflicts)
+    XCTAssertTrue(try resolve(["KCSH_RETRY_CONFLICTS": "1"]).retryConflicts)
     XCTAssertEqual(c.connectTimeoutMs, 5_000)
     XCTAssertEqual(c.timeoutMs, 60_000)
   }
@@ -99,6 +102,8 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertEqual(c.baseURL, "https://prod.example")
     XCTAssertEqual(key(c), "prod-key-from-command")
     XCTAssertEqual(c.maxRetries, 5)
+    XCTAssertTrue(c.retryConflicts)
+    XCTAssertFalse(try resolve(["KCSH_PROFILE": "prod", "KCSH_RETRY_CONFLICTS": "0"]).retryConflicts)
     c = try resolve(["KCSH_PROFILE": "prod", "KEYCARD_API_API_KEY": "env-key-123"])
     XCTAssertEqual(key(c), "env-key-123")
     // --profile is a flag: it beats the environment.

@@ -8,8 +8,20 @@ import XCTest
 
 /// The client's rules that need no server: retries, configuration, errors.
 final class RulesTests: XCTestCase {
-  func response(_ status: Int, _ headers: [(String, String)] = []) -> HTTPResponse {
-    HTTPResponse(status: status, headers: headers.map { ($0.0, $0.1) }, body: [], httpVersion: "1.1")
+  func response(_ status: Int, _ headers: [(String, String)] = [], body: String = "") -> HTTPResponse {
+    HTTPResponse(status: status, headers: headers.map { ($0.0, $0.1) }, body: Array(body.utf8), httpVersion: "1.1")
+  }
+
+  /// A 409 that names a state is an answer; one that does not (a concurrent
+  /// change) is retried; the SDKs' behaviour retries both.
+  func testStateConflictsAreNotRetried() {
+    let pending = response(409, body: #"{"message": "m", "code": "invitation_pending", "status": 409}"#)
+    let race = response(409, body: #"{"message": "m", "code": "conflict", "status": 409}"#)
+    XCTAssertFalse(KeycardClient.shouldRetry(pending))
+    XCTAssertTrue(KeycardClient.shouldRetry(pending, retryConflicts: true))
+    XCTAssertTrue(KeycardClient.shouldRetry(race))
+    XCTAssertTrue(KeycardClient.shouldRetry(response(409, body: "not json")))
+    XCTAssertTrue(KeycardClient.shouldRetry(response(409, [("x-should-retry", "true")], body: #"{"code": "already_member"}"#)))
   }
 
   func testWhatIsRetried() {

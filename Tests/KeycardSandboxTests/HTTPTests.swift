@@ -154,7 +154,7 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual((error as? APIError)?.message, message)
       }
     }
-    let org = OrgRef(seq: 1, id: "nope", name: "Nope")
+    let org = OrgRef(seq: 1, id: "nope", name: "Nope", owner: "")
     await assertNotFound("service account 'gone' not found") { try await store.read { try SandboxServer.saBody($0, org: org, "gone", false) } }
     await assertNotFound("credential 'gone' not found") { try await store.read { try SandboxServer.credentialBody($0, sa: 1, "gone", false) } }
     _ = try await call("POST", "/organizations", #"{"name": "SA"}"#)

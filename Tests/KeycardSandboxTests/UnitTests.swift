@@ -1,8 +1,28 @@
+import Synchronization
 import XCTest
 
 @testable import KeycardSandbox
 
 final class UnitTests: XCTestCase {
+  /// A full bucket lets a burst of `rate` through; then one request per 1/rate
+  /// seconds, and the wait asked is exactly the time to the next token. Buckets
+  /// are per credential.
+  func testRateLimiterIsATokenBucketPerKey() {
+    let now = Mutex(100.0)
+    let limiter = RateLimiter(rate: 4, clock: { now.withLock { $0 } })
+    for _ in 0..<4 { XCTAssertNil(limiter.take("a")) }
+    XCTAssertEqual(try XCTUnwrap(limiter.take("a")), 0.25, accuracy: 1e-9)
+    XCTAssertNil(limiter.take("b"), "another key has its own bucket")
+    now.withLock { $0 += 0.1 }
+    XCTAssertEqual(try XCTUnwrap(limiter.take("a")), 0.15, accuracy: 1e-9, "a refused request takes no token")
+    now.withLock { $0 += 0.15 }
+    XCTAssertNil(limiter.take("a"))
+    XCTAssertNotNil(limiter.take("a"))
+    now.withLock { $0 += 60 }
+    for _ in 0..<4 { XCTAssertNil(limiter.take("a")) }
+    XCTAssertNotNil(limiter.take("a"), "an idle bucket fills up to the burst, no more")
+  }
+
   func testSHA256Vectors() {
     XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     XCTAssertEqual(SHA256.hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

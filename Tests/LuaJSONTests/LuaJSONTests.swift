@@ -144,6 +144,28 @@ final class LuaJSONTests: XCTestCase {
       """)
   }
 
+  /// Pretty output: two-space indents, keys in byte order (the same text on
+  /// every run), empty containers on one line; it reads back as the value.
+  func testPrettyEncoding() {
+    run(
+      """
+      local v = {b = {1, {}, json.array{}}, a = "x", ["é"] = json.null, B = {z = 1, y = {true}}}
+      local s = json.encode(v, {pretty = true})
+      assert(s == '{\\n  "B": {\\n    "y": [\\n      true\\n    ],\\n    "z": 1\\n  },\\n  "a": "x",\\n'
+        .. '  "b": [\\n    1,\\n    {},\\n    []\\n  ],\\n  "é": null\\n}', s)
+      eq(json.decode(s), json.decode(json.encode(v)))
+      assert(json.encode({}, {pretty = true}) == "{}")
+      assert(json.encode({1}, {pretty = false}) == "[1]")
+      local ok, err = pcall(json.encode, {}, 5)
+      assert(not ok and err:find("table expected"), err)
+      local t = {}; t.self = t
+      ok, err = pcall(json.encode, t, {pretty = true})
+      assert(not ok and err:find("contains itself"), err)
+      -- keys that differ only in length sort shorter first
+      assert(json.encode({ab = 1, a = 2}, {pretty = true}) == '{\\n  "a": 2,\\n  "ab": 1\\n}')
+      """)
+  }
+
   func testEncoderRejects() {
     run(
       """

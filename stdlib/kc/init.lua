@@ -7,6 +7,9 @@ local M = {}
 --- Adds the resource tree, help and the completion data to `native`.
 function M.install(native)
   require("kc.tree").install(native)
+  require("kc.csv").install(native)
+  require("kc.json").install(native)
+  require("kc.args").install(native)
   local help = require("kc.help")
   native.help = help.print
   -- help() is also a global, unless the script or the REPL has its own.

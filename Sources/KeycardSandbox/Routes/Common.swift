@@ -5,13 +5,15 @@ struct OrgRef: Sendable {
   let seq: Int64
   let id: String
   let name: String
+  /// The user the API key stands for here (see `organizations.owner`).
+  let owner: String
 }
 
 func findOrg(_ db: Database, _ key: String, _ who: Principal) throws -> OrgRef {
   // One statement for both: an ID wins over a label that happens to be equal.
-  let r = try fetchRow(db, "SELECT seq, id, name FROM organizations WHERE id = ?1 OR label = ?1 ORDER BY id = ?1 DESC LIMIT 1", [key])
+  let r = try fetchRow(db, "SELECT seq, id, name, owner FROM organizations WHERE id = ?1 OR label = ?1 ORDER BY id = ?1 DESC LIMIT 1", [key])
   guard let r else { throw APIError.notFound("organization '\(key.prefix(100))'") }
-  let org = OrgRef(seq: r[0], id: r[1], name: r[2])
+  let org = OrgRef(seq: r[0], id: r[1], name: r[2], owner: r[3])
   if case .organization(let allowed) = who, allowed != org.seq {
     throw APIError(403, "forbidden", "this access token belongs to another organization")
   }

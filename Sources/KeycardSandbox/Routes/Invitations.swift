@@ -5,7 +5,6 @@ extension SandboxServer {
     SELECT i.seq, i.id, i.created_at, i.created_by, i.email, i.expires_at, o.id, i.role, i.status, i.updated_at
     FROM invitations i JOIN organizations o ON o.seq = i.org WHERE
     """
-  static let invitationTTL = 7 * 24 * 3600.0
   static let userSource = "https://sandbox.keycard.local"
 
   /// The status an invitation shows at `now`: a pending one past its expiry is expired
@@ -51,6 +50,7 @@ extension SandboxServer {
     guard let role = try body.enumValue("role", Roles.organization) else { throw APIError.invalidField("role", "is required") }
     let (perm, _) = try r.call.expand()
     let token = Ids.secret(prefix: "kcinv_")
+    let ttl = invitationTTL
     let (out, org, id) = try await store.write { db in
       let org = try findOrg(db, r.org, r.principal)
       let nowT = Clock.nowSeconds()
@@ -72,7 +72,7 @@ extension SandboxServer {
           INSERT INTO invitations(seq, id, org, email, role, status, token_hash, created_by, expires_at, created_at, updated_at)
           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
           """,
-        [seq, id, org.seq, email, role, SHA256.hex(token), SandboxServer.adminID, Clock.format(nowT + SandboxServer.invitationTTL), now, now])
+        [seq, id, org.seq, email, role, SHA256.hex(token), org.owner, Clock.format(nowT + ttl), now, now])
       let body = try renderOne(db, SandboxServer.invitationSelect + " i.seq = ?", [seq]) {
         SandboxServer.renderInvitation(&$0, $1, now: now, permissions: perm)
       }
@@ -84,8 +84,27 @@ extension SandboxServer {
     return Reply(status: 201, body: out)
   }
 
+  /// DELETE revokes, as Keycard does: the invitation stays listed as `revoked`
+  /// and can no longer be accepted. Revoking it again answers 404, like a delete
+  /// of something gone; one that was accepted or has expired is a conflict.
   func deleteInvitation(_ r: OrgRequest, _ id: String) async throws -> Reply {
-    try await deleteInOrg(r, table: "invitations", id: id, what: "invitation")
+    _ = try Body(r.call.body)
+    try await store.write { db in
+      let org = try findOrg(db, r.org, r.principal)
+      let now = Clock.now()
+      guard let row = try fetchRow(db, "SELECT seq, status, expires_at FROM invitations WHERE org = ? AND id = ?", [org.seq, id]) else {
+        throw APIError.notFound("invitation '\(id.prefix(100))'")
+      }
+      switch SandboxServer.invitationStatus(row[1], expiresAt: row[2] as String, now: now) {
+      case "pending":
+        try exec(db, "UPDATE invitations SET status = 'revoked', updated_at = ? WHERE seq = ?", [now, row[0] as Int64])
+      case "revoked":
+        throw APIError.notFound("invitation '\(id.prefix(100))' (already revoked)")
+      case let status:
+        throw APIError(409, "invitation_not_pending", "this invitation is \(status): only a pending one can be revoked")
+      }
+    }
+    return .noContent
   }
 
   /// GET /invitations/{token}: what the invitee sees before accepting (no credentials).
@@ -133,11 +152,8 @@ extension SandboxServer {
         throw APIError(409, "already_member", "\(email) is already a member of this organization")
       }
       try exec(db, "UPDATE invitations SET status = 'accepted', updated_at = ? WHERE seq = ?", [now, r[0] as Int64])
-      let seq = try Store.nextSeq(db)
       let userID = Ids.nanoid()
-      try exec(
-        db, "INSERT INTO users(seq, id, org, email, role, status, source, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?)",
-        [seq, userID, org, email, r[3] as String, SandboxServer.userSource, now, now])
+      try Store.insertUser(db, id: userID, org: org, email: email, role: r[3], status: "active", now: now)
       return entityBody { w in
         w.beginObject()
         w.field("organization_id", r[6] as String)

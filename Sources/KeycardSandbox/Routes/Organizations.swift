@@ -43,12 +43,17 @@ extension SandboxServer {
     let body = try Body(r.call.body)
     let name = try body.string("name").value ?? "Untitled organization"
     let (perm, _) = try r.call.expand()
+    let admin = adminEmail
     let out = try await store.write { db in
       let seq = try Store.nextSeq(db)
       let now = Clock.now()
+      // The API key stands for a user, who becomes the new organization's first
+      // active org_admin, as in Keycard.
+      let owner = Ids.nanoid()
       try exec(
-        db, "INSERT INTO organizations(seq, id, label, name, zone_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [seq, Ids.nanoid(), try uniqueLabel(db, for: name), name, Ids.nanoid(), now, now])
+        db, "INSERT INTO organizations(seq, id, label, name, zone_id, created_at, updated_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, Ids.nanoid(), try uniqueLabel(db, for: name), name, Ids.nanoid(), now, now, owner])
+      try Store.insertUser(db, id: owner, org: seq, email: admin, role: "org_admin", status: "active", now: now)
       return try SandboxServer.orgBody(db, seq, perm)
     }
     return Reply(status: 201, body: out)

@@ -21,7 +21,8 @@ int kcjson_decode(lua_State *L);
 /* decode_buffer(lightuserdata p, integer n) -> value: decodes n bytes at p
  * without copying them into a Lua string first (response bodies). */
 int kcjson_decode_buffer(lua_State *L);
-/* encode(v) -> string. Raises on NaN/inf, cycles, functions and the like. */
+/* encode(v [, {pretty = true}]) -> string. Raises on NaN/inf, cycles,
+ * functions and the like. Pretty: two-space indents, keys in byte order. */
 int kcjson_encode(lua_State *L);
 /* array(t) -> t, marked as a JSON array. */
 int kcjson_mark_array(lua_State *L);

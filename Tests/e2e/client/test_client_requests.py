@@ -304,3 +304,43 @@ def test_kc_trace_switches_tracing(start_sandbox):
     assert lines[0].startswith(f"kcsh: GET {sb.base}/organizations/loud -> 503, retry in 1000 ms (1 attempt, ")
     assert lines[1].startswith(f"kcsh: GET {sb.base}/organizations/loud -> 503 (2 attempts, ")
     assert "quiet" not in r.stderr and sb.key not in r.stderr
+
+
+STATE_CONFLICT = """
+    local org = kc.organizations:create{name = "Conflicts"}
+    org.invitations:create{email = "c@example.com", role = "org_member"}
+    local ok, err = pcall(org.invitations.create, org.invitations, {email = "c@example.com", role = "org_member"})
+    print(ok, err.status, err.code, err.attempts)
+"""
+
+
+def test_a_state_conflict_is_an_answer_not_retried(sandbox):
+    # the SDKs retry every 409 twice with backoff: kcsh answers at once when the
+    # code says what state the invitation is in
+    start = time.monotonic()
+    r = run(sandbox, STATE_CONFLICT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "false\t409\tinvitation_pending\t1"
+    assert time.monotonic() - start < 5
+    # and asks the SDKs' way when told to
+    r = run(sandbox, STATE_CONFLICT, KCSH_RETRY_CONFLICTS="1", KCSH_MAX_RETRIES="1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "false\t409\tinvitation_pending\t2"
+
+
+def test_a_409_without_a_state_code_is_retried():
+    class Racy(JSONHandler):
+        def do_GET(self):
+            self.server.hits += 1
+            body = json.dumps({"message": "changed meanwhile", "code": "conflict", "status": 409}).encode()
+            self.send_json(409, body, {"retry-after-ms": "0"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Racy)
+    server.hits = 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = clean_env(KEYCARD_API_BASE_URL=f"http://127.0.0.1:{server.server_port}", KEYCARD_API_API_KEY="k")
+        r = kcsh("-e", 'local ok, e = pcall(kc.request, {path = "/x"}); print(e.code, e.attempts)', env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == "conflict\t3" and server.hits == 3
+    finally:
+        server.shutdown()

@@ -83,12 +83,15 @@ def invite_and_accept(sandbox, org, email, role="org_member"):
 
 def test_invitations_and_users(sandbox, org):
     oid = org["id"]
+    # the API key stands for a user: the organization's creator, its first admin
+    (admin,) = sandbox.get(f"/organizations/{oid}/users").json()["items"]
+    assert (admin["email"], admin["role"], admin["status"]) == ("admin@sandbox.keycard.local", "org_admin", "active")
     email = unique("ana") + "@example.com"
     r = sandbox.post(f"/organizations/{oid}/invitations", json={"email": email, "role": "org_admin"})
     assert r.status_code == 201
     inv = r.json()
     assert inv["status"] == "pending" and inv["organization_id"] == oid and inv["email"] == email
-    assert TS.match(inv["expires_at"]) and inv["created_by"]
+    assert TS.match(inv["expires_at"]) and inv["created_by"] == admin["id"]
     # a second pending invitation to the same email (any case) is a conflict
     assert_error(sandbox.post(f"/organizations/{oid}/invitations", json={"email": email.upper(), "role": "org_member"}), 409, "invitation_pending")
     listed = sandbox.get(f"/organizations/{oid}/invitations").json()
@@ -111,7 +114,7 @@ def test_invitations_and_users(sandbox, org):
     assert u["email"] == email and u["role"] == "org_admin" and u["status"] == "active" and u["source"]
     assert_error(sandbox.post(f"/organizations/{oid}/invitations", json={"email": email, "role": "org_member"}), 409, "already_member")
     users = sandbox.get(f"/organizations/{org['label']}/users").json()["items"]
-    assert [x["id"] for x in users] == [a["user_id"]]
+    assert [x["id"] for x in users] == [admin["id"], a["user_id"]]
     assert sandbox.get(f"/organizations/{oid}/users", params={"role": "org_viewer"}).json()["items"] == []
     r = sandbox.patch(f"/organizations/{oid}/users/{a['user_id']}", json={"role": "org_viewer", "status": "disabled"})
     assert r.status_code == 200 and r.json()["role"] == "org_viewer" and r.json()["status"] == "disabled"
@@ -122,17 +125,26 @@ def test_invitations_and_users(sandbox, org):
     email2 = unique("bo") + "@example.com"
     inv2 = sandbox.post(f"/organizations/{oid}/invitations", json={"email": email2, "role": "org_member"}).json()
     ids = sandbox.get(f"/organizations/{oid}/identities", params={"expand": "total_count"}).json()
-    assert ids["pagination"]["total_count"] == 3
+    assert ids["pagination"]["total_count"] == 4
     kinds = {(i["type"], i["status"]) for i in ids["items"]}
-    assert kinds == {("invitation", "accepted"), ("user", "disabled"), ("invitation", "pending")}
+    assert kinds == {("user", "active"), ("invitation", "accepted"), ("user", "disabled"), ("invitation", "pending")}
     q = sandbox.get(f"/organizations/{oid}/identities", params={"query[email]": email2[:6].upper(), "expand[]": "total_count"}).json()
     assert [i["id"] for i in q["items"]] == [inv2["id"]] and q["pagination"]["total_count"] == 1
     assert "total_count" not in sandbox.get(f"/organizations/{oid}/identities").json()["pagination"]
     role_f = sandbox.get(f"/organizations/{oid}/identities", params={"role": "org_viewer"}).json()["items"]
     assert [i["id"] for i in role_f] == [a["user_id"]]
-    # deletes
+    # deleting an invitation revokes it: still listed, no longer acceptable, and
+    # no longer in the way of a new one; revoking it again is a 404
     assert sandbox.delete(f"/organizations/{oid}/invitations/{inv2['id']}").status_code == 204
     assert_error(sandbox.delete(f"/organizations/{oid}/invitations/{inv2['id']}"), 404)
+    listed = {i["id"]: i["status"] for i in sandbox.get(f"/organizations/{oid}/invitations").json()["items"]}
+    assert listed == {inv["id"]: "accepted", inv2["id"]: "revoked"}
+    token2 = sandbox.get("/_sandbox/outbox", params={"to": email2}).json()["items"][-1]["token"]
+    assert requests.get(sandbox.url(f"/invitations/{token2}")).json()["status"] == "revoked"
+    assert_error(requests.post(sandbox.url(f"/invitations/{token2}/accept")), 409, "invitation_not_pending")
+    assert_error(sandbox.delete(f"/organizations/{oid}/invitations/{inv['id']}"), 409, "invitation_not_pending")
+    again = sandbox.post(f"/organizations/{oid}/invitations", json={"email": email2, "role": "org_member"})
+    assert again.status_code == 201 and again.json()["status"] == "pending"
     r = sandbox.delete(f"/organizations/{oid}/users/{a['user_id']}", headers={"Content-Type": "application/json"})
     assert r.status_code == 204 and r.content == b""
     assert_error(sandbox.get(f"/organizations/{oid}/users/{a['user_id']}"), 404)

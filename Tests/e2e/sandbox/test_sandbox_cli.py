@@ -2,6 +2,7 @@
 import signal
 import subprocess
 import time
+from datetime import datetime
 
 import requests
 from openapi_spec_validator import validate
@@ -39,12 +40,15 @@ def test_openapi_without_credentials(sandbox):
 def test_help_tells_the_truth():
     out = subprocess.run([str(SANDBOX_BIN), "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
-    for opt in ("--port", "--api-key", "--db", "--demo", "--scale", "--faults", "--seed", "--exit-with-stdin", "--token-ttl"):
+    for opt in ("--port", "--api-key", "--db", "--demo", "--scale", "--faults", "--seed", "--exit-with-stdin", "--token-ttl",
+                "--invitation-ttl", "--rate-limit", "admin@sandbox.keycard.local"):
         assert opt in out.stdout
     bad = subprocess.run([str(SANDBOX_BIN), "--bogus"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "--bogus" in bad.stderr and bad.stdout == ""
-    bad = subprocess.run([str(SANDBOX_BIN), "--faults", "429=7"], capture_output=True, text=True, timeout=30)
-    assert bad.returncode == 2 and "429" in bad.stderr
+    for args, word in [(["--faults", "429=7"], "429"), (["--rate-limit", "0"], "--rate-limit"), (["--rate-limit", "fast"], "fast"),
+                       (["--invitation-ttl", "0"], "--invitation-ttl")]:
+        bad = subprocess.run([str(SANDBOX_BIN), *args], capture_output=True, text=True, timeout=30)
+        assert bad.returncode == 2 and word in bad.stderr, (args, bad.stderr)
 
 
 def test_sigterm_and_sigint_stop_cleanly(start_sandbox):
@@ -83,3 +87,23 @@ def test_demo_data(sandbox):
     sas = sandbox.get("/organizations/acme/service-accounts").json()["items"]
     assert sas and sandbox.get(f"/organizations/acme/service-accounts/{sas[0]['id']}/credentials").json()["items"]
     assert sandbox.get("/organizations/acme/sso-connection").status_code == 200
+
+
+def test_invitation_ttl(start_sandbox):
+    s = start_sandbox("--invitation-ttl", "60", "--demo")
+    org = s.post("/organizations", json={"name": "TTL"}).json()
+    inv = s.post(f"/organizations/{org['id']}/invitations", json={"email": "t@example.com", "role": "org_member"}).json()
+    created = datetime.fromisoformat(inv["created_at"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(inv["expires_at"].replace("Z", "+00:00"))
+    assert abs((expires - created).total_seconds() - 60) < 1
+    # the demo's invitations too
+    demo = s.get("/organizations/acme/invitations").json()["items"][0]
+    created = datetime.fromisoformat(demo["created_at"].replace("Z", "+00:00"))
+    assert abs((datetime.fromisoformat(demo["expires_at"].replace("Z", "+00:00")) - created).total_seconds() - 60) < 1
+
+
+def test_demo_invitations_are_made_by_the_first_admin(sandbox):
+    first = sandbox.get("/organizations/acme/users", params={"limit": 1}).json()["items"][0]
+    assert first["role"] == "org_admin"
+    invs = sandbox.get("/organizations/acme/invitations").json()["items"]
+    assert invs and {i["created_by"] for i in invs} == {first["id"]}

@@ -127,8 +127,8 @@ def test_invitations(demo):
     assert lines[1] == "2"
     assert lines[2] == "true"
     assert lines[3] == "true"
-    # the sandbox deletes an invitation (no revoked record is left to list)
-    assert lines[4] == ""
+    # deleting an invitation revokes it: it stays listed, as in Keycard
+    assert lines[4] == "revoked,revoked"
     assert lines[5] == "false\t422\tvalidation_error"
 
 
