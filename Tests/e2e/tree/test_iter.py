@@ -1,7 +1,7 @@
 """The iterator stages and terminals on plain lists (kc.iter), without a
 server: filter, map (nil drops), take, collect, count, first, generic for;
 then the new stages and terminals over the sandbox's pages."""
-from treelib import SCALE_USERS, clear_requests, ok, requests_seen
+from treelib import SCALE_USERS, ok
 
 
 def test_iter_combinators():
@@ -190,7 +190,7 @@ def test_new_stages_and_terminals_page_lazily(scale):
     """Over pages of 7: skip crosses pages, enumerate numbers records, find,
     any and all stop fetching at their answer, fold sees every user, and
     skip keeps count() on the server's total."""
-    clear_requests(scale)
+    scale.clear_requests()
     lines = ok('''
       local org = kc.org("scale")
       local u = org.users:each{limit = 7}:skip(10):first()
@@ -210,7 +210,7 @@ def test_new_stages_and_terminals_page_lazily(scale):
     assert lines[4] == "false"
     assert lines[5] == str(SCALE_USERS)
     assert lines[6] == str(SCALE_USERS - 5)
-    users = [r for r in requests_seen(scale) if r["path"].endswith("/users")]
+    users = [r for r in scale.requests() if r["path"].endswith("/users")]
 
     def fetched(limit):
         return len([r for r in users if f"limit={limit}&" in r["query"] + "&"])
@@ -220,5 +220,5 @@ def test_new_stages_and_terminals_page_lazily(scale):
     assert 2 <= fetched(9) <= 3
     assert 2 <= fetched(4) <= 3
     assert 1 <= fetched(6) <= 2
-    idn = [r for r in requests_seen(scale) if r["path"].endswith("/identities")]
+    idn = [r for r in scale.requests() if r["path"].endswith("/identities")]
     assert len(idn) == 1 and "total_count" in idn[0]["query"]
