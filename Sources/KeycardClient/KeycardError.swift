@@ -37,13 +37,23 @@ public struct KeycardError: Error, Sendable, CustomStringConvertible {
   /// One line: "404 not_found: Organization not found (GET /organizations/x,
   /// request 5f…, 1 attempt)".
   public var description: String {
+    Self.describe(
+      kind: kind.rawValue, status: status, code: code, message: message, method: method, path: path,
+      requestID: requestID, attempts: attempts)
+  }
+
+  /// The one formatting of an API failure: `description`, and `tostring` of
+  /// a kc.Error in Lua (whose kind is any string a script put there).
+  public static func describe(
+    kind: String, status: Int?, code: String?, message: String, method: String?, path: String?,
+    requestID: String?, attempts: Int
+  ) -> String {
     var head: String
-    switch kind {
-    case .api:
+    if kind == Kind.api.rawValue {
       head = status.map(String.init) ?? "error"
       if let code, !code.isEmpty { head += " \(code)" }
-    default:
-      head = kind.rawValue + " error"
+    } else {
+      head = kind + " error"
     }
     var context: [String] = []
     if let method, let path { context.append("\(method) \(path)") }

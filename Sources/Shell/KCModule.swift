@@ -27,43 +27,40 @@ public enum KCModule {
     }
   }
 
-  /// Installs the lazy `kc` global in `state`.
+  /// Installs the lazy `kc` global in `state`, and the global `help`
+  /// (kc.help once kc is filled, so that help(kc) works as a first
+  /// statement). Reads no file: kc is filled by its first use.
   public static func install(_ state: LuaState, options: Options) {
     let context = KCContext(options: options)
     state.ensureStack(4)
     state.newTable()
-    state.newTable()  // its metatable: the first read fills kc
+    state.newTable()  // its metatable: the first use fills kc
+    state.rawSet(field: "__name", "kc")
     state.push(function: { s in
-      // (kc, key): fill kc, drop this __index, answer the read.
-      try context.populate(s, kc: 1)
-      lua_getmetatable(s.L, 1)
-      lua_pushnil(s.L)
-      s.rawSet(-2, field: "__index")
-      lua_settop(s.L, 2)
+      // (kc, key): fill kc, answer the read.
+      try context.fill(s, kc: 1)
+      s.top = 2
       lua_rawget(s.L, 1)
       return .results(1)
     })
     state.rawSet(-2, field: "__index")
+    state.push(function: { s in
+      // kc shows as its names (filled first), not as an empty table.
+      try context.fill(s, kc: 1)
+      s.push("kc: " + context.publicNames(s, kc: 1).joined(separator: ", ") + " (help(kc) for more)")
+      return .results(1)
+    })
+    state.rawSet(-2, field: "__tostring")
     lua_setmetatable(state.L, -2)
     state.setGlobal("kc")
-    // help() is kc.help (stdlib/kc), made by the first read of kc; a global
-    // from the start, so that help(kc) works as a first statement. kc shows
-    // as its names (filled first), not as an empty table.
-    let startup = """
-      function help(...) return kc.help(...) end
-      local mt, pairs, type, sort, concat = getmetatable(kc), pairs, type, table.sort, table.concat
-      mt.__name = "kc"
-      function mt.__tostring(t)
-        local _, names = t.null, {}
-        for k in pairs(t) do
-          if type(k) == "string" and k:sub(1, 1) ~= "_" then names[#names + 1] = k end
-        end
-        sort(names)
-        return "kc: " .. concat(names, ", ") .. " (help(kc) for more)"
-      end
-      """
-    if (try? state.load(startup, name: "=help")) != nil {
-      try? state.call(nargs: 0, nresults: 0)
+    state.register("help") { s in
+      let n = s.top
+      s.getGlobal("kc")
+      try s.getField(-1, "help")
+      s.remove(at: -2)
+      s.insert(at: 1)
+      try s.call(nargs: n)
+      return .results(s.top)
     }
   }
 }
@@ -96,6 +93,8 @@ final class KCContext {
   let options: KCModule.Options
   var client: KeycardClient?
   var tracing: Bool
+  /// kc has been filled (or is being filled).
+  var filled = false
 
   init(options: KCModule.Options) {
     self.options = options
@@ -135,8 +134,27 @@ final class KCContext {
     }
   }
 
-  /// Fills the `kc` table at `kc` (raw sets).
-  func populate(_ s: LuaState, kc: Int32) throws {
+  /// Fills kc (the table at `kc`) once, and drops the metamethod that
+  /// fills it on a read: from then on reads are plain.
+  func fill(_ s: LuaState, kc: Int32) throws {
+    guard !filled else { return }
+    filled = true  // a read of kc while it is being filled finds what is there
+    do {
+      try populate(s, kc: kc)
+    } catch {
+      filled = false
+      throw error
+    }
+    lua_getmetatable(s.L, kc)
+    s.pushNil()
+    s.rawSet(-2, field: "__index")
+    s.pop()
+  }
+
+  /// Fills the `kc` table at `kc` (raw sets): the native half here, the
+  /// rest from kc.init (stdlib/kc), which makes kc.request of the private
+  /// native functions.
+  private func populate(_ s: LuaState, kc: Int32) throws {
     let L = s.L
     let kc = s.absolute(kc)
     s.ensureStack(8)
@@ -147,12 +165,8 @@ final class KCContext {
     s.rawSet(kc, field: "null")
     s.rawSet(kc, field: "json")
 
-    // The closures own the context: the metatable function that held it
-    // is collected once kc is filled.
-    s.push(function: { [self] s in try request(s) })
-    s.rawSet(kc, field: "_request")
-    s.push(function: { [self] s in try requestAsync(s) })
-    s.rawSet(kc, field: "_request_async")
+    // The closures own the context: the metatable functions that held it
+    // are collected once kc is filled.
     s.push(function: { [self] s in
       self.tracing = s.boolean(at: 1)
       self.client?.tracing = self.tracing
@@ -162,117 +176,103 @@ final class KCContext {
     s.push(function: { [self] s in try configTable(s) })
     s.rawSet(kc, field: "config")
 
-    // The rest is Lua: the error values and the wrappers that raise them.
-    try s.load(Self.glue, name: "=kc")
-    s.pushValue(at: kc)
-    try s.call(nargs: 1, nresults: 0)
+    s.newTable(hash: 3)
+    let native = s.top
+    s.push(function: { [self] s in try request(s) })
+    s.rawSet(native, field: "request")
+    s.push(function: { [self] s in try requestAsync(s) })
+    s.rawSet(native, field: "request_async")
+    s.push(function: { s in try Self.describeError(s) })
+    s.rawSet(native, field: "describe_error")
+    if try Self.stdlibFound(s) {
+      s.getGlobal("require")
+      s.push("kc.init")
+      try s.call(nargs: 1, nresults: 1)
+      try s.getField(-1, "install")
+      s.remove(at: -2)
+      s.pushValue(at: kc)
+      s.pushValue(at: native)
+      try s.call(nargs: 2, nresults: 0)
+    } else {
+      Self.installFallback(s, kc: kc)
+    }
+    s.pop()
   }
 
-  static let glue = """
-    local kc = ...
-    local raw = kc._request
-    kc._request = nil
-    local concat, type, tostring, setmetatable, error = table.concat, type, tostring, setmetatable, error
-    -- API failures are tables (status, code, message, method, path,
-    -- request_id, attempts, kind), so pcall gets structure; tostring gives
-    -- one line.
-    local Error = {__name = "kc.error"}
-    Error.__index = Error
-    Error.__tostring = function(e)
-      local head
-      if e.kind == "api" then
-        head = tostring(e.status) .. (e.code and e.code ~= "" and (" " .. e.code) or "")
-      else
-        head = tostring(e.kind) .. " error"
-      end
-      local ctx = {}
-      if e.method and e.path then ctx[#ctx + 1] = e.method .. " " .. e.path end
-      if e.request_id then ctx[#ctx + 1] = "request " .. e.request_id end
-      if e.attempts and e.attempts > 0 then
-        ctx[#ctx + 1] = e.attempts == 1 and "1 attempt" or (e.attempts .. " attempts")
-      end
-      return head .. ": " .. tostring(e.message) .. (#ctx > 0 and (" (" .. concat(ctx, ", ") .. ")") or "")
-    end
-    kc.Error = Error
-    --- kc.request{method=, path=, query=, body=, retries=, token=, auth=,
-    --- headers=, raw=}: the decoded answer (true when it is empty; with
-    --- raw = true, its bytes as a string), and {status, request_id, attempts}.
-    function kc.request(t)
-      if type(t) ~= "table" then
-        error("bad argument #1 to 'request' (table expected, got " .. type(t) .. ")", 2)
-      end
-      local ok, value, meta = raw(t)
-      if ok then return value, meta end
-      if type(value) == "table" then error(setmetatable(value, Error), 2) end
-      error(value, 2)
-    end
-    local raw_async = kc._request_async
-    kc._request_async = nil
-    --- kc.request_async{...}: like kc.request, but answers at once with a
-    --- handle; handle:wait() returns (or raises) what kc.request would.
-    local Pending = {__name = "kc.pending"}
-    Pending.__index = Pending
-    function Pending:wait()
-      local join = self._join
-      if join then
-        self._join = nil
-        self._ok, self._value, self._meta = join()
-      end
-      if self._ok then return self._value, self._meta end
-      if self._ok == nil then error("kc.request_async: the request was cancelled", 2) end
-      if type(self._value) == "table" then error(setmetatable(self._value, Error), 2) end
-      error(self._value, 2)
-    end
-    --- Cancels the request (a transfer in flight stops; wait() then raises).
-    function Pending:cancel()
-      if self._join then
-        self._join = nil
-        self._cancel()
-      end
-    end
-    function kc.request_async(t)
-      if type(t) ~= "table" then
-        error("bad argument #1 to 'request_async' (table expected, got " .. type(t) .. ")", 2)
-      end
-      local join, cancel = raw_async(t)
-      return setmetatable({_join = join, _cancel = cancel}, Pending)
-    end
-    -- The resource tree, help() and completion data (stdlib/kc), when
-    -- kcsh's stdlib is on package.path.
-    if package and package.searchpath("kc.init", package.path) then
-      require("kc.init").install(kc)
-    else
-      -- Without the tree, say why instead of "attempt to call a nil value".
-      local why = "kc's resource tree (kc/init.lua) is not on package.path: "
-        .. "set KCSH_PATH to kcsh's stdlib directory"
-      kc.org = function() error(why, 2) end
-      kc.org_token = kc.org
-      kc.organizations = setmetatable({}, {__index = function() error(why, 2) end})
-    end
-    """
+  /// True when kc/init.lua is on package.path (`package.searchpath`).
+  private static func stdlibFound(_ s: LuaState) throws -> Bool {
+    let base = s.top
+    defer { s.top = base }
+    guard s.getGlobal("package") == .table else { return false }
+    try s.getField(-1, "searchpath")
+    s.push("kc.init")
+    try s.getField(-3, "path")
+    try s.call(nargs: 2, nresults: 1)
+    return s.type(at: -1) == .string
+  }
 
-  static let requestFields: Set<String> = [
-    "method", "path", "query", "body", "retries", "token", "auth", "headers", "raw",
-  ]
+  /// Without the stdlib: kc.request and the tree say why, instead of
+  /// "attempt to call a nil value".
+  private static func installFallback(_ s: LuaState, kc: Int32) {
+    let fail: LuaFunction = { _ in
+      throw LuaError(
+        "kc's resource tree (kc/init.lua) is not on package.path: set KCSH_PATH to kcsh's stdlib directory")
+    }
+    for name in ["org", "org_token", "request", "request_async"] {
+      s.push(function: fail)
+      s.rawSet(kc, field: name)
+    }
+    s.newTable()
+    s.newTable()
+    s.push(function: fail)
+    s.rawSet(-2, field: "__index")
+    lua_setmetatable(s.L, -2)
+    s.rawSet(kc, field: "organizations")
+  }
+
+  /// The string keys of kc not starting with `_`, sorted.
+  func publicNames(_ s: LuaState, kc: Int32) -> [String] {
+    var names: [String] = []
+    s.pushNil()
+    while lua_next(s.L, kc) != 0 {
+      s.pop()
+      if let k = s.string(at: -1), !k.hasPrefix("_") { names.append(k) }
+    }
+    return names.sorted()
+  }
+
+  /// `tostring` of a kc.Error (the table at 1): KeycardError's one line.
+  static func describeError(_ s: LuaState) throws -> LuaResult {
+    try s.checkTable(1)
+    func field(_ name: String) -> String? {
+      defer { s.pop() }
+      return s.rawGet(1, field: name) == .string ? s.string(at: -1) : nil
+    }
+    func number(_ name: String) -> Int? {
+      defer { s.pop() }
+      s.rawGet(1, field: name)
+      return s.integer(at: -1).map { Int($0) }
+    }
+    s.rawGet(1, field: "message")
+    let message = try s.toString(at: -1)
+    s.pop()
+    s.rawGet(1, field: "kind")
+    let kind = try s.toString(at: -1)
+    s.pop()
+    s.push(
+      KeycardError.describe(
+        kind: kind, status: number("status"), code: field("code"), message: message,
+        method: field("method"), path: field("path"), requestID: field("request_id"),
+        attempts: number("attempts") ?? 0))
+    return .results(1)
+  }
 
   /// Reads kc.request's table argument into a call, and whether the answer
-  /// is wanted as it came (`raw`); argument errors are raised.
+  /// is wanted as it came (`raw`); argument errors are raised. The field
+  /// names were checked by kc.request (stdlib/kc/request.lua).
   func parseCall(_ s: LuaState) throws -> (call: APICall, raw: Bool) {
     let L = s.L
     try s.checkTable(1)
-    // Unknown fields are mistakes; say which, and what was meant.
-    lua_pushnil(L)
-    while lua_next(L, 1) != 0 {
-      s.pop()
-      guard let key = s.string(at: -1), Self.requestFields.contains(key) else {
-        let key = s.string(at: -1) ?? s.typeName(at: -1)
-        s.pop()
-        let hint = Self.requestFields.min { distance($0, key) < distance($1, key) }.flatMap {
-          distance($0, key) <= 2 ? " (did you mean '\($0)'?)" : nil
-        } ?? ""
-        throw LuaError("kc.request: unknown field '\(key)'\(hint)")
-      }
-    }
     s.rawGet(1, field: "method")
     let method = s.string(at: -1) ?? "GET"
     s.pop()
@@ -496,20 +496,4 @@ final class KCContext {
     }
     return out
   }
-}
-
-/// Edit distance, for "did you mean".
-private func distance(_ a: String, _ b: String) -> Int {
-  let a = Array(a.utf8), b = Array(b.utf8)
-  var row = Array(0...b.count)
-  for i in 1...max(a.count, 1) where !a.isEmpty {
-    var prev = row[0]
-    row[0] = i
-    for j in 1...max(b.count, 1) where !b.isEmpty {
-      let cur = row[j]
-      row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-      prev = cur
-    }
-  }
-  return row[b.count]
 }

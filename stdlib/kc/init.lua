@@ -1,20 +1,24 @@
 -- The Lua half of the `kc` global. KCModule (Swift) makes the native table
--- (kc.request, kc.request_async, kc.json, kc.null, kc.trace) the first time
--- a script reads `kc`, then calls install on it, once.
+-- (kc.json, kc.null, kc.trace, kc.config) the first time a script reads
+-- `kc`, then calls install on it, once, with the private native functions
+-- that kc.request is made of.
 
 local M = {}
 
---- Adds the resource tree, help and the completion data to `native`.
-function M.install(native)
-  require("kc.tree").install(native)
-  require("kc.csv").install(native)
-  require("kc.json").install(native)
-  require("kc.args").install(native)
+--- Adds the requests, the resource tree, help and the completion data to `kc`.
+---@param kc table the native kc table
+---@param native {request: function, request_async: function, describe_error: function}
+function M.install(kc, native)
+  require("kc.request").install(kc, native)
+  require("kc.tree").install(kc)
+  require("kc.csv").install(kc)
+  require("kc.json").install(kc)
+  require("kc.args").install(kc)
   local help = require("kc.help")
-  native.help = help.print
+  kc.help = help.print
   -- help() is also a global, unless the script or the REPL has its own.
   if rawget(_G, "help") == nil then rawset(_G, "help", help.print) end
-  return native
+  return kc
 end
 
 return M

@@ -1,0 +1,106 @@
+-- kc.request, kc.request_async and kc.Error: the Lua half of a request.
+-- KCModule (Swift) sends the request and reads its fields; this module checks
+-- the field names, turns failures into kc.Error values and wraps the async
+-- handle. Every request of the tree goes through here.
+
+local check = require("kc.check")
+
+local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
+
+local request = {}
+
+-- The fields kc.request takes; Swift checks their values.
+local fields = { "auth", "body", "headers", "method", "path", "query", "raw", "retries", "token" }
+local known = {}
+for _, name in ipairs(fields) do known[name] = true end
+
+---@param t table
+---@param who string "request" or "request_async", for the messages
+local function check_fields(t, who)
+  if type(t) ~= "table" then
+    error("bad argument #1 to '" .. who .. "' (table expected, got " .. type(t) .. ")", 3)
+  end
+  for k in pairs(t) do
+    if not known[k] then
+      local name = type(k) == "string" and k or type(k)
+      local s = type(k) == "string" and check.suggest(k, fields)
+      -- Level 0, as before: the message says where (kc.request), not a line.
+      error("kc.request: unknown field '" .. name .. "'" .. (s and (" (did you mean '" .. s .. "'?)") or ""), 0)
+    end
+  end
+end
+
+--- Adds kc.Error, kc.request and kc.request_async to `kc`.
+---@param kc table the native kc table
+---@param native {request: function, request_async: function, describe_error: function}
+function request.install(kc, native)
+  local raw, raw_async = native.request, native.request_async
+
+  -- API failures are tables (status, code, message, method, path,
+  -- request_id, attempts, kind), so pcall gets structure; tostring gives one
+  -- line, formatted by the client (KeycardError.describe).
+  ---@class kc.Error
+  local Error = { __name = "kc.error", __tostring = native.describe_error }
+  Error.__index = Error
+  kc.Error = Error
+
+  ---@param value any the error: a table of fields, or a message
+  ---@param level integer
+  local function raise(value, level)
+    if type(value) == "table" then error(setmetatable(value, Error), level + 1) end
+    error(value, level + 1)
+  end
+
+  --- kc.request{method=, path=, query=, body=, retries=, token=, auth=,
+  --- headers=, raw=}: the decoded answer (true when it is empty; with
+  --- raw = true, its bytes as a string), and {status, request_id, attempts}.
+  ---@param t kc.RequestArgs
+  ---@return any, kc.Meta
+  function kc.request(t)
+    check_fields(t, "request")
+    local ok, value, meta = raw(t)
+    if ok then return value, meta end
+    raise(value, 2)
+  end
+
+  --- A request in flight, from kc.request_async.
+  ---@class kc.Pending
+  ---@field private _join? fun(): boolean?, any, kc.Meta?
+  ---@field private _cancel fun()
+  local Pending = { __name = "kc.pending" }
+  Pending.__index = Pending
+
+  --- Returns (or raises) what kc.request would.
+  ---@return any, kc.Meta
+  function Pending:wait()
+    local join = self._join
+    if join then
+      self._join = nil
+      self._ok, self._value, self._meta = join()
+    end
+    if self._ok then return self._value, self._meta end
+    if self._ok == nil then error("kc.request_async: the request was cancelled", 2) end
+    raise(self._value, 2)
+  end
+
+  --- Cancels the request (a transfer in flight stops; wait() then raises).
+  function Pending:cancel()
+    if self._join then
+      self._join = nil
+      self._cancel()
+    end
+  end
+
+  --- kc.request_async{...}: like kc.request, but answers at once with a
+  --- handle; handle:wait() returns (or raises) what kc.request would. The
+  --- transfer runs on the client's I/O thread meanwhile.
+  ---@param t kc.RequestArgs
+  ---@return kc.Pending
+  function kc.request_async(t)
+    check_fields(t, "request_async")
+    local join, cancel = raw_async(t)
+    return setmetatable({ _join = join, _cancel = cancel }, Pending)
+  end
+end
+
+return request
