@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import KeycardClient
+import Threads
 
 /// `--sandbox`: runs `kcsh-sandbox` (next to the kcsh binary) as a child on a
 /// free loopback port and points kcsh's environment at it.
