@@ -23,15 +23,20 @@ var package = Package(
     // libcurl is opened with dlopen on first use (see Sources/CCurl), so it is
     // a plain C target: linking libcurl would cost every start-up ~3.5 ms.
     .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+    // Threads, their SIGINT mask and the one Ctrl-C model (CThreads.h).
+    .target(name: "CThreads"),
+    .target(name: "Threads", dependencies: ["CThreads"]),
     .target(name: "LuaShim", dependencies: ["CLua"]),
-    .target(name: "LuaKit", dependencies: ["LuaShim", "CLua"]),
-    .target(name: "Shell", dependencies: ["LuaKit", "LuaShim", "CLua", "CEdit", "KeycardClient", "LuaJSON"]),
+    .target(name: "LuaKit", dependencies: ["LuaShim", "CLua", "Threads"]),
+    .target(
+      name: "Shell",
+      dependencies: ["LuaKit", "LuaShim", "CLua", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
     .target(name: "LuaJSON", dependencies: ["CLua"]),
-    .target(name: "KeycardClient", dependencies: ["CCurl"]),
+    .target(name: "KeycardClient", dependencies: ["CCurl", "Threads"]),
     .executableTarget(name: "kcsh", dependencies: ["Shell"]),
-    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LuaShim", "CLua"]),
+    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LuaShim", "CLua", "Threads"]),
     .testTarget(name: "LuaJSONTests", dependencies: ["LuaJSON", "LuaKit", "LuaShim", "CLua"]),
-    .testTarget(name: "KeycardClientTests", dependencies: ["KeycardClient"]),
+    .testTarget(name: "KeycardClientTests", dependencies: ["KeycardClient", "Threads"]),
   ]
 )
 

@@ -1,8 +1,6 @@
 #include "CCurl.h"
 #include <dlfcn.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +104,7 @@ CURLMcode kc_multi_poll(CURLM *m, int timeout_ms, int *numfds) {
   return api.multi_poll(m, NULL, 0, timeout_ms, numfds);
 }
 CURLMcode kc_multi_wakeup(CURLM *m) { return api.multi_wakeup(m); }
+void kc_multi_wakeup_watcher(void *m) { api.multi_wakeup(m); }
 int kc_multi_next_done(CURLM *m, CURL **h, CURLcode *result) {
   int left;
   CURLMsg *msg;
@@ -126,69 +125,3 @@ long long kc_getdate(const char *s) {
   if (kc_curl_load(NULL, 0) != 0) return -1;
   return (long long)api.getdate(s, NULL);
 }
-
-/* SIGINT while waiting. The handler bumps a generation count and wakes every
- * multi handle that has a waiter (curl_multi_wakeup writes to a socketpair:
- * async-signal-safe, as are lock-free atomics and calling the previous
- * handler). Each I/O thread then cancels the transfers it began before that
- * generation. Arming is counted per handle, so several threads and clients
- * may wait at once: the handler goes in with the first and out with the last. */
-#define MAX_ARMED 16
-static atomic_int generation;
-static CURLM *_Atomic armed_multis[MAX_ARMED];
-static int armed_counts[MAX_ARMED]; /* under arm_lock */
-static struct sigaction previous;
-static int armed;
-static pthread_mutex_t arm_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void on_sigint(int sig) {
-  atomic_fetch_add(&generation, 1);
-  for (int i = 0; i < MAX_ARMED; i++) {
-    CURLM *m = atomic_load(&armed_multis[i]);
-    if (m) api.multi_wakeup(m);
-  }
-  if (!(previous.sa_flags & SA_SIGINFO) && previous.sa_handler != SIG_DFL &&
-      previous.sa_handler != SIG_IGN && previous.sa_handler != NULL)
-    previous.sa_handler(sig);
-}
-
-void kc_sigint_arm(CURLM *m) {
-  pthread_mutex_lock(&arm_lock);
-  int slot = -1;
-  for (int i = 0; i < MAX_ARMED; i++) {
-    if (atomic_load(&armed_multis[i]) == m) { slot = i; break; }
-    if (slot < 0 && armed_counts[i] == 0) slot = i;
-  }
-  if (slot >= 0) { /* more than MAX_ARMED clients waiting at once: not woken early */
-    atomic_store(&armed_multis[slot], m);
-    armed_counts[slot]++;
-  }
-  if (armed++ == 0) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &previous);
-  }
-  pthread_mutex_unlock(&arm_lock);
-}
-
-void kc_sigint_disarm(CURLM *m) {
-  pthread_mutex_lock(&arm_lock);
-  for (int i = 0; i < MAX_ARMED; i++) {
-    if (atomic_load(&armed_multis[i]) == m && armed_counts[i] > 0) {
-      if (--armed_counts[i] == 0) atomic_store(&armed_multis[i], NULL);
-      break;
-    }
-  }
-  if (armed > 0 && --armed == 0) {
-    struct sigaction current;
-    sigaction(SIGINT, NULL, &current);
-    /* The previous handler may have reset SIGINT itself (lua.c's laction sets
-     * SIG_DFL so a second Ctrl-C kills); keep what it chose. */
-    if (current.sa_handler == on_sigint) sigaction(SIGINT, &previous, NULL);
-  }
-  pthread_mutex_unlock(&arm_lock);
-}
-
-int kc_sigint_generation(void) { return atomic_load(&generation); }

@@ -1,4 +1,4 @@
-import CCurl
+import Threads
 
 /// One logical API call in flight: its attempts, their waits, and the one
 /// X-Client-Request-ID they all carry. Steps run on the caller's thread
@@ -45,11 +45,12 @@ public final class CallHandle: @unchecked Sendable {
   /// the call. The completion given to start() has run, or runs, as well.
   public func wait() throws(KeycardError) -> APIResponse {
     if let done = monitor.withLock({ outcome }) { return try done.get() }
-    kc_sigint_arm(client.transport.multiHandle)
-    defer { kc_sigint_disarm(client.transport.multiHandle) }
-    return try monitor.withLock {
-      while outcome == nil { monitor.wait(ms: 1_000) }
-      return outcome!
+    // A Ctrl-C meanwhile wakes the I/O thread, which cancels the transfer.
+    return try Interrupt.during {
+      monitor.withLock {
+        while outcome == nil { monitor.wait(ms: 1_000) }
+        return outcome!
+      }
     }.get()
   }
 

@@ -1,5 +1,6 @@
 import CCurl
 import Synchronization
+import Threads
 
 @preconcurrency import Glibc
 

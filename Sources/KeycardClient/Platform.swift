@@ -93,30 +93,3 @@ func makeUUID() -> String {
   }
   return String(decoding: out, as: UTF8.self)
 }
-
-/// A thread, to tell whether code runs on it.
-struct ThreadID: Equatable, @unchecked Sendable {
-  let thread: pthread_t
-
-  static var current: ThreadID { ThreadID(thread: pthread_self()) }
-
-  static func == (a: ThreadID, b: ThreadID) -> Bool { pthread_equal(a.thread, b.thread) != 0 }
-}
-
-/// Starts a thread that never takes SIGINT, so Ctrl-C always reaches the main
-/// thread: the REPL waits for input with SIGINT let in only inside ppoll, and
-/// a handler run on another thread would leave that wait asleep. The mask is
-/// inherited, so it is set around pthread_create (no window for a signal).
-public func startThreadWithoutSIGINT(
-  _ body: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?,
-  _ argument: UnsafeMutableRawPointer?
-) -> pthread_t? {
-  var block = sigset_t()
-  var old = sigset_t()
-  sigemptyset(&block)
-  sigaddset(&block, SIGINT)
-  pthread_sigmask(SIG_BLOCK, &block, &old)
-  defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
-  var thread = pthread_t()
-  return pthread_create(&thread, nil, body, argument) == 0 ? thread : nil
-}

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import Threads
 
 /// A kcsh-sandbox child on a free loopback port: the one way Swift starts a
 /// sandbox (kcsh's `--sandbox` and the Swift tests both use it).

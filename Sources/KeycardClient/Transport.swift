@@ -1,5 +1,6 @@
 import CCurl
 import Synchronization
+import Threads
 
 @preconcurrency import Glibc
 
@@ -107,6 +108,8 @@ public final class Transport: @unchecked Sendable {
   private var laneEasy: UnsafeMutableRawPointer?
   private let laneBusy = Atomic<Bool>(false)
   private let laneUses = Atomic<Int>(0)
+  /// The interrupt watchers that wake each multi handle's poll on Ctrl-C.
+  private var watchers: (multi: Int32, lane: Int32) = (-1, -1)
 
   /// Loads libcurl (the first time) and starts the I/O thread.
   public init(environment: Environment = .process) throws(TransportError) {
@@ -139,11 +142,15 @@ public final class Transport: @unchecked Sendable {
       throw TransportError(kind: .other, message: "cannot start the I/O thread")
     }
     thread = tid
+    // Ctrl-C during a run wakes both polls, which then cancel what was begun
+    // before it; unwatched before each handle is cleaned up.
+    watchers = (Interrupt.watch(kc_multi_wakeup_watcher, m), Interrupt.watch(kc_multi_wakeup_watcher, l))
   }
 
   // The I/O thread holds a reference until its loop ends, so no transfer
   // of either multi handle is running here.
   deinit {
+    Interrupt.unwatch(watchers.lane)
     if let laneEasy { kc_easy_cleanup(laneEasy) }
     kc_multi_cleanup(lane)
   }
@@ -187,15 +194,12 @@ public final class Transport: @unchecked Sendable {
   public func schedule(
     after seconds: Double, fire: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void
   ) {
-    let generation = kc_sigint_generation()
+    let generation = Interrupt.generation
     monitor.withLock {
       timers.append(Timer(due: monotonicNow() + max(0, seconds), generation: generation, fire: fire, cancel: cancel))
     }
     _ = kc_multi_wakeup(multi)
   }
-
-  /// The multi handle, for kc_sigint_arm by callers that wait on their own.
-  public var multiHandle: UnsafeMutableRawPointer { multi }
 
   // MARK: On the calling thread
 
@@ -220,20 +224,20 @@ public final class Transport: @unchecked Sendable {
       return .failure(TransportError(kind: .other, message: "curl_multi_add_handle failed"))
     }
     defer { _ = kc_multi_remove(lane, easy) }
-    // The SIGINT handler bumps the generation and wakes this handle's poll.
-    kc_sigint_arm(lane)
-    defer { kc_sigint_disarm(lane) }
-    var running: Int32 = 0
-    while true {
-      _ = kc_multi_perform(lane, &running)
-      var done: UnsafeMutableRawPointer?
-      var code = CURLE_OK
-      if kc_multi_next_done(lane, &done, &code) != 0 { return outcome(t, easy, code) }
-      if kc_sigint_generation() != t.generation {
-        return .failure(TransportError(kind: .cancelled, message: "interrupted"))
+    // A Ctrl-C meanwhile bumps the generation and wakes this handle's poll.
+    return Interrupt.during {
+      var running: Int32 = 0
+      while true {
+        _ = kc_multi_perform(lane, &running)
+        var done: UnsafeMutableRawPointer?
+        var code = CURLE_OK
+        if kc_multi_next_done(lane, &done, &code) != 0 { return outcome(t, easy, code) }
+        if Interrupt.generation != t.generation {
+          return .failure(TransportError(kind: .cancelled, message: "interrupted"))
+        }
+        // curl shortens the wait to its own next timeout (request timeouts).
+        _ = kc_multi_poll(lane, 1_000, nil)
       }
-      // curl shortens the wait to its own next timeout (request timeouts).
-      _ = kc_multi_poll(lane, 1_000, nil)
     }
   }
 
@@ -244,15 +248,15 @@ public final class Transport: @unchecked Sendable {
 
   private func run() {
     var running: Int32 = 0
-    var seenGeneration = kc_sigint_generation()
+    var seenGeneration = Interrupt.generation
     while true {
       let now = monotonicNow()
       // start() counts a request after queueing it: any counted after this
       // load is looked for again before sleeping.
       let taken = submitted.load(ordering: .sequentiallyConsistent)
-      // Ctrl-C (see kc_sigint_arm): a new generation cancels what was begun
+      // Ctrl-C (Threads' Interrupt): a new generation cancels what was begun
       // or scheduled before it, once.
-      let generation = kc_sigint_generation()
+      let generation = Interrupt.generation
       let interrupted = generation != seenGeneration
       seenGeneration = generation
       let (new, cancelled, stop, due, nextDue) = monitor.withLock {
@@ -311,6 +315,7 @@ public final class Transport: @unchecked Sendable {
     }
     for easy in idle { kc_easy_cleanup(easy) }
     idle.removeAll()
+    Interrupt.unwatch(watchers.multi)
     kc_multi_cleanup(multi)
   }
 
@@ -426,7 +431,7 @@ public final class Transport: @unchecked Sendable {
 struct Timer {
   let due: Double
   /// The interrupt generation when it was set: a later Ctrl-C cancels it.
-  let generation: Int32
+  let generation: UInt32
   let fire: @Sendable () -> Void
   let cancel: @Sendable () -> Void
 }
@@ -441,7 +446,7 @@ final class Transfer {
   var headerList: UnsafeMutablePointer<curl_slist>?
   /// The interrupt generation when it was submitted: a later Ctrl-C
   /// cancels it.
-  let generation = kc_sigint_generation()
+  let generation = Interrupt.generation
   let errorBuffer = UnsafeMutableRawPointer.allocate(byteCount: Int(CURL_ERROR_SIZE) + 1, alignment: 1)
 
   init(id: UInt64, request: HTTPRequest, completion: @escaping Transport.Completion) {

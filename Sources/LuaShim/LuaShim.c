@@ -333,4 +333,8 @@ void kcsh_interrupt(lua_State *L) {
   lua_sethook(L, interrupt_hook, flag, 1);
 }
 
-void kcsh_clear_interrupt(lua_State *L) { lua_sethook(L, NULL, 0, 0); }
+void kcsh_interrupt_watcher(void *L) { kcsh_interrupt((lua_State *)L); }
+
+void kcsh_clear_interrupt(lua_State *L) {
+  if (lua_gethook(L) == interrupt_hook) lua_sethook(L, NULL, 0, 0);
+}

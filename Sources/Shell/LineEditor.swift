@@ -1,6 +1,7 @@
 @preconcurrency import Glibc
 import CEdit
 import LuaShim
+import Threads
 
 /// What asking for a line gave.
 enum LineInput: Equatable {
@@ -35,12 +36,12 @@ final class PlainLineSource: LineSource {
     // Wait on the descriptor first, unless stdio has input already, so that
     // a SIGINT that comes while waiting is never missed.
     if kcsh_stdin_buffered() == 0 {
-      switch kcsh_wait_input(0) {
-      case 0:
+      switch Interrupt.waitForInput(0) {
+      case false:
         fputs("\n", kcsh_stdout())
         return .interrupted
-      case -1: return .end
-      default: break
+      case nil: return .end
+      case true: break
       }
     }
     var buffer: UnsafeMutablePointer<CChar>? = nil
@@ -48,7 +49,7 @@ final class PlainLineSource: LineSource {
     defer { free(buffer) }
     let n = getline(&buffer, &capacity, kcsh_stdin())
     guard n >= 0, let buffer else {
-      if errno == EINTR, kcsh_sigint_take() != 0 {
+      if errno == EINTR, Interrupt.takePromptInterrupt() {
         clearerr(kcsh_stdin())
         fputs("\n", kcsh_stdout())
         return .interrupted
@@ -97,7 +98,7 @@ final class LineEditor: LineSource {
     kcsh_el_set_clientdata(el, Unmanaged.passUnretained(self).toOpaque())
     kcsh_el_set_editor(el, "emacs")
     // libedit's own handlers restore the terminal for Ctrl-Z and follow
-    // window size changes; Ctrl-C still reaches ours (kcsh_sigint_idle).
+    // window size changes; Ctrl-C still reaches ours (Threads' Interrupt).
     kcsh_el_set_signal(el, 1)
     kcsh_el_set_history(el, history)
     kcsh_el_set_prompt(el, promptCallback)
@@ -149,13 +150,13 @@ final class LineEditor: LineSource {
   /// interrupts it, and the pending flag becomes a ^C key.
   fileprivate func readCharacter(into out: UnsafeMutablePointer<wchar_t>) -> Int32 {
     while true {
-      switch kcsh_wait_input(0) {
-      case 0:
+      switch Interrupt.waitForInput(0) {
+      case false:
         decoder = mbstate_t()
         out.pointee = 3
         return 1
-      case -1: return -1
-      default: break
+      case nil: return -1
+      case true: break
       }
       var byte: CChar = 0
       let n = Glibc.read(0, &byte, 1)

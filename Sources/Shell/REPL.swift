@@ -3,6 +3,7 @@ import CEdit
 import CLua
 import LuaKit
 import LuaShim
+import Threads
 
 /// The interactive loop, after lua.c's `doREPL`: read a chunk (trying
 /// `return <line>` first, then more lines while it is incomplete), run it
@@ -27,8 +28,11 @@ public struct REPL {
     } else {
       source = PlainLineSource()
     }
-    kcsh_sigint_idle()
-    defer { kcsh_sigint_restore() }
+    // At the prompt, Ctrl-C drops the line; while a chunk runs, it stops it.
+    return Interrupt.installed { loop(source) }
+  }
+
+  private func loop(_ source: LineSource) -> Int32 {
     let base = state.top
     defer { state.top = base }
     while true {
@@ -102,23 +106,20 @@ public struct REPL {
   /// Runs the chunk on top and prints its results. Ctrl-C meanwhile raises
   /// "interrupted!" in the running code (lua.c's `laction`).
   func evaluate(base: Int32) {
-    kcsh_sigint_running(state.L)
-    defer {
-      kcsh_sigint_idle()
-      kcsh_clear_interrupt(state.L)  // a Ctrl-C that came too late to fire
-    }
-    do {
-      try state.call(nargs: 0, nresults: LUA_MULTRET)
-      if state.top > base {
-        // __tostring runs Lua code, so printing stays interruptible too.
-        let printer = printer(columns: terminalColumns())
-        var out = try printer.renderBytes(state, from: base + 1, to: state.top)
-        out.append(UInt8(ascii: "\n"))
-        fwrite(out, 1, out.count, kcsh_stdout())
+    state.interruptible {
+      do throws(LuaError) {
+        try state.call(nargs: 0, nresults: LUA_MULTRET)
+        if state.top > base {
+          // __tostring runs Lua code, so printing stays interruptible too.
+          let printer = printer(columns: terminalColumns())
+          var out = try printer.renderBytes(state, from: base + 1, to: state.top)
+          out.append(UInt8(ascii: "\n"))
+          fwrite(out, 1, out.count, kcsh_stdout())
+        }
+        fflush(kcsh_stdout())
+      } catch {
+        report(error)
       }
-      fflush(kcsh_stdout())
-    } catch {
-      report(error)
     }
   }
 

@@ -131,10 +131,7 @@ final class ScriptRunner {
   /// lua.c's `docall`: calls the function below `nargs` arguments with the
   /// message handler (traceback) and Ctrl-C armed for the length of the call.
   func docall(nargs: Int32, nresults: Int32) -> Int32 {
-    kcsh_sigint_running(L)
-    let status = kcsh_pcall_traceback(L, nargs, nresults)
-    kcsh_sigint_restore()
-    return status
+    state.interruptible { kcsh_pcall_traceback(L, nargs, nresults) }
   }
 
   /// lua.c's `report`: prints the message on top (if status is an error).

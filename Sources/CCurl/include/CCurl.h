@@ -37,6 +37,9 @@ CURLMcode kc_multi_remove(CURLM *m, CURL *h);
 CURLMcode kc_multi_perform(CURLM *m, int *running);
 CURLMcode kc_multi_poll(CURLM *m, int timeout_ms, int *numfds);
 CURLMcode kc_multi_wakeup(CURLM *m);
+/* kc_multi_wakeup as an interrupt watcher (CThreads): async-signal-safe, a
+ * write to the handle's socketpair. */
+void kc_multi_wakeup_watcher(void *m);
 /* Next finished transfer: returns 1 and fills h and result, or 0. */
 int kc_multi_next_done(CURLM *m, CURL **h, CURLcode *result);
 
@@ -45,15 +48,5 @@ void kc_slist_free_all(struct curl_slist *l);
 
 /* An HTTP date as seconds since the epoch, or -1. */
 long long kc_getdate(const char *s);
-
-/* Ctrl-C while a thread waits for a request: kc_sigint_arm(m) installs (for
- * the first waiter) a SIGINT handler that counts a new interrupt generation,
- * wakes every armed multi handle (so their I/O threads cancel what they had
- * begun before it) and then runs the handler that was there before (the
- * shell's, which arms Lua's interrupt hook). kc_sigint_disarm(m) undoes one
- * arm; the last restores the previous handler. */
-void kc_sigint_arm(CURLM *m);
-void kc_sigint_disarm(CURLM *m);
-int kc_sigint_generation(void);
 
 #endif

@@ -88,6 +88,9 @@ void kcsh_gc_generational(lua_State *L);
 /* Ctrl-C: from a signal handler, arm a hook that raises "interrupted!" at the
  * next instruction count in state L (lua.c's lstop/laction). Signal-safe. */
 void kcsh_interrupt(lua_State *L);
+/* kcsh_interrupt for a CThreads watcher, whose argument is untyped. */
+void kcsh_interrupt_watcher(void *L);
+/* Removes the interrupt hook, if it is set (not a hook of debug.sethook). */
 void kcsh_clear_interrupt(lua_State *L);
 
 /* Macros of lua.h as functions. */
@@ -101,8 +104,5 @@ static inline lua_Integer kcsh_tointeger(lua_State *L, int i, int *isnum) { retu
  * its owner there. */
 static inline void *kcsh_getowner(lua_State *L) { return *(void **)lua_getextraspace(L); }
 static inline void kcsh_setowner(lua_State *L, void *o) { *(void **)lua_getextraspace(L) = o; }
-
-/* The REPL's signal handling. */
-#include "kcsh_signals.h"
 
 #endif
