@@ -51,6 +51,16 @@ public enum KCModule {
       return .results(1)
     })
     state.rawSet(-2, field: "__tostring")
+    state.push(function: { s in
+      // pairs(kc) lists kc's fields: fill kc first, then walk it as next does.
+      try context.fill(s, kc: 1)
+      s.top = 1
+      s.getGlobal("next")
+      s.insert(at: 1)
+      s.pushNil()
+      return .results(3)
+    })
+    state.rawSet(-2, field: "__pairs")
     lua_setmetatable(state.L, -2)
     state.setGlobal("kc")
     state.register("help") { s in

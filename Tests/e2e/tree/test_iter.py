@@ -222,3 +222,20 @@ def test_new_stages_and_terminals_page_lazily(scale):
     assert 1 <= fetched(6) <= 2
     idn = [r for r in scale.requests() if r["path"].endswith("/identities")]
     assert len(idn) == 1 and "total_count" in idn[0]["query"]
+
+
+def test_pairs_of_kc_lists_its_fields_without_a_read_first():
+    # kc fills itself on first use; pairs() is a first use too
+    lines = ok('''
+      local names = {}
+      for k, v in pairs(kc) do names[#names + 1] = k .. ":" .. type(v) end
+      table.sort(names)
+      print(table.concat(names, " "))
+      local again = 0
+      for _ in pairs(kc) do again = again + 1 end
+      print(again == #names)
+    ''')
+    names = lines[0].split()
+    for want in ("org:function", "request:function", "iter:function", "organizations:table", "csv:table", "json:table"):
+        assert want in names, names
+    assert lines[1] == "true"
