@@ -68,7 +68,7 @@ for _, r in ipairs(api.resources) do
   w("")
   w(r.doc)
   w("")
-  w("Path: `", (r.operations[1].path:gsub("/{[%w_]+}$", "")), "`",
+  w("Path: `", r.path, "`",
     r.parent and (" (child of " .. api.by_name[r.parent].lua .. ")") or "", ". ",
     "Records: `", r.record, "` (`", r.type, "`)",
     r.children and (", with child collections " .. table.concat((function()

@@ -41,6 +41,14 @@ local function collname(r)
   return "kc." .. r.type .. "s"
 end
 
+-- What a (non-DELETE) operation answers: its `returns`, or a record of its
+-- resource; one item for a paged operation (the caller wraps it in kc.Iter).
+local function returned(op)
+  local ret = op.returns
+  if not ret then return classname(op.resource) end
+  return "kc." .. ret.type .. (ret.list and "[]" or "")
+end
+
 local function argsname(op)
   return "kc." .. op.resource.name .. "." .. op.name .. ".Args"
 end
@@ -137,11 +145,9 @@ for _, r in ipairs(api.resources) do
     if op.on == "record" then
       local args = #op.params > 0 and ("args?: " .. argsname(op)) or nil
       local ret
-      if op.paged then ret = "kc.Iter<kc." .. (op.returns or r.type) .. ">"
+      if op.paged then ret = "kc.Iter<" .. returned(op) .. ">"
       elseif op.verb == "DELETE" then ret = "true"
-      elseif op.returns == "Role[]" then ret = "kc.Role[]"
-      elseif op.returns then ret = "kc." .. op.returns
-      else ret = classname(r) end
+      else ret = returned(op) end
       w("---@field ", op.name, " fun(self: ", classname(r), args and (", " .. args) or "", "): ", ret, " ", oneline(op.doc))
     end
   end
@@ -169,8 +175,7 @@ for _, r in ipairs(api.resources) do
       w("---@field each ", sig(nil, "kc.Iter<" .. classname(r) .. ">"), " Every item of every page, lazily.")
     elseif not op.paged then
       local id = (not r.singleton and (op.on == "record" or op.name == "get")) and (r.id .. ": string") or nil
-      local ret = op.verb == "DELETE" and "true" or op.returns == "Role[]" and "kc.Role[]"
-        or op.returns and ("kc." .. op.returns) or classname(r)
+      local ret = op.verb == "DELETE" and "true" or returned(op)
       w("---@field ", op.name, " ", sig(id, ret), " ", oneline(op.doc))
     end
   end

@@ -2,13 +2,33 @@
 -- argument checks (check.lua), help(), completion data, LuaLS annotations
 -- (stdlib/types/kc.lua) and docs/reference.md are derived from.
 -- Doc text is taken from the API reference (shared/api/organizations-reference.txt)
--- and the facts of the official SDKs. Adding an endpoint is one entry below.
+-- and the facts of the official SDKs. Adding an endpoint is one entry below;
+-- Tests/e2e/tree/test_openapi.py checks the entries against the sandbox's
+-- /openapi.json.
+--
+-- Resource fields: name (the key a parent's record reaches it by: org.users),
+-- record (one record's name in help and messages), type (its type name),
+-- parent (a resource name), segment (its path segment below the parent's
+-- record), id (the path parameter naming one record; none for a singleton),
+-- singleton, doc, show (the fields tostring(record) shows), fields (of a
+-- record), operations.
+--
+-- Operation fields: name, verb, on = "collection" | "record" (where the Lua
+-- method lives: org.users:list{}, user:update{}; a record operation is also
+-- a collection method taking the ID: org.users:update(id, {})), segment (a
+-- path segment after the record's: /token), paged, total_count (count() asks
+-- the server), returns ({type = "Role", list = true}: the answer, when it is
+-- not a record of the resource), doc, params, example.
 --
 -- Parameter fields: name, ["in"] = "path"|"query"|"body", type = "string" |
 -- "integer" | "boolean" | "object" (with `fields`) | "array" (with `items`),
 -- enum (allowed values), required, nullable (kc.null accepted), min/max
 -- (integers), multi (a query parameter that may be given as a list:
 -- expand = {"permissions", "total_count"}), doc.
+--
+-- Derived below, never written: each resource's lua (kc.organizations,
+-- org.users), path and item_path, children and ops (by name); each
+-- operation's resource and path.
 
 local ROLES = { "org_admin", "org_member", "org_viewer" }
 
@@ -74,13 +94,11 @@ local api = {}
 api.summary = "The Keycard organization tree: organizations, their users, invitations, service accounts " ..
   "(with credentials) and SSO connection."
 
--- Resources, in the order help() and the reference list them. `lua` is how a
--- script reaches the collection, `record` the name of one record in messages.
--- A resource with a `parent` is reached from the parent's records: its `lua`
--- (org.users) and the parent's `children` are derived below, not written.
+-- Resources, in the order help() and the reference list them; a parent
+-- before its children.
 api.resources = {
   {
-    name = "organizations", lua = "kc.organizations", record = "org", type = "Organization",
+    name = "organizations", record = "org", type = "Organization",
     segment = "organizations", id = "organization_id",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
@@ -94,30 +112,30 @@ api.resources = {
       F.permissions,
     },
     operations = {
-      { name = "list", verb = "GET", path = "/organizations", on = "collection", paged = true,
+      { name = "list", verb = "GET", on = "collection", paged = true,
         doc = "List the organizations the caller can see, one page at a time.",
         params = paged(),
         example = 'local page = kc.organizations:list{limit = 20}\nfor _, org in ipairs(page.items) do print(org.label) end' },
-      { name = "get", verb = "GET", path = "/organizations/{organization_id}", on = "collection",
+      { name = "get", verb = "GET", on = "collection",
         doc = "Retrieve an organization by ID or label.",
         params = { P.expand },
         example = 'local org = kc.organizations:get("acme")   -- or kc.org("acme")' },
-      { name = "create", verb = "POST", path = "/organizations", on = "collection",
+      { name = "create", verb = "POST", on = "collection",
         doc = "Create an organization; its label is derived from the name.",
         params = { with(F.name, { ["in"] = "body" }) },
         example = 'local org = kc.organizations:create{name = "Acme Corp"}' },
-      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}", on = "record",
+      { name = "update", verb = "PATCH", on = "record",
         doc = "Update an organization's name.",
         params = { with(F.name, { ["in"] = "body" }) },
         example = 'kc.org("acme"):update{name = "Acme Corporation"}' },
-      { name = "token", verb = "POST", path = "/organizations/{organization_id}/token", on = "record",
-        returns = "TokenResponse",
+      { name = "token", verb = "POST", on = "record", segment = "token",
+        returns = { type = "TokenResponse" },
         doc = "Exchange the caller's credentials for an organization access token " ..
           "(OAuth2-style M2M token: access_token, token_type \"Bearer\", expires_in seconds).",
         params = {},
         example = 'local t = kc.org("acme"):token()\nprint(t.token_type, t.expires_in)' },
-      { name = "roles", verb = "GET", path = "/organizations/{organization_id}/roles", on = "record",
-        returns = "Role[]",
+      { name = "roles", verb = "GET", on = "record", segment = "roles",
+        returns = { type = "Role", list = true },
         doc = "List the roles available in the organization (items: name, label, description, scope).",
         params = {
           { name = "scope", ["in"] = "query", type = "string", enum = { "organization", "zone" },
@@ -125,8 +143,8 @@ api.resources = {
           P.expand,
         },
         example = 'for _, role in ipairs(kc.org("acme"):roles{scope = "organization"}) do print(role.name) end' },
-      { name = "identities", verb = "GET", path = "/organizations/{organization_id}/identities", on = "record",
-        paged = true, total_count = true, returns = "Identity",
+      { name = "identities", verb = "GET", on = "record", segment = "identities",
+        paged = true, total_count = true, returns = { type = "Identity" },
         doc = "Iterate the organization's identities: its users and pending invitations, in creation order. " ..
           "count() asks the server for total_count instead of walking the pages.",
         params = {
@@ -156,22 +174,22 @@ api.resources = {
       F.updated_at, F.permissions,
     },
     operations = {
-      { name = "list", verb = "GET", path = "/organizations/{organization_id}/users", on = "collection", paged = true,
+      { name = "list", verb = "GET", on = "collection", paged = true,
         doc = "List the organization's users, one page at a time.",
         params = paged { { name = "role", ["in"] = "query", type = "string", enum = ROLES, doc = "Only users with this role." } },
         example = 'for user in org.users:each{role = "org_admin"} do print(user.email) end' },
-      { name = "get", verb = "GET", path = "/organizations/{organization_id}/users/{user_id}", on = "collection",
+      { name = "get", verb = "GET", on = "collection",
         doc = "Retrieve a user of the organization.",
         params = { P.expand },
         example = 'local user = org.users:get(id)' },
-      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/users/{user_id}", on = "record",
+      { name = "update", verb = "PATCH", on = "record",
         doc = "Change a user's role or membership status.",
         params = {
           { name = "role", ["in"] = "body", type = "string", enum = ROLES, doc = "User's role in the organization." },
           { name = "status", ["in"] = "body", type = "string", enum = { "active", "disabled" }, doc = "Status of organization membership." },
         },
         example = 'org.users:get(id):update{role = "org_viewer"}\norg.users:update(id, {status = "disabled"})' },
-      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/users/{user_id}", on = "record",
+      { name = "delete", verb = "DELETE", on = "record",
         doc = "Remove a user from the organization.",
         params = {},
         example = 'org.users:delete(id)   -- or user:delete()' },
@@ -193,11 +211,11 @@ api.resources = {
       F.updated_at, F.permissions,
     },
     operations = {
-      { name = "list", verb = "GET", path = "/organizations/{organization_id}/invitations", on = "collection", paged = true,
+      { name = "list", verb = "GET", on = "collection", paged = true,
         doc = "List the organization's invitations, one page at a time.",
         params = paged(),
         example = 'for inv in org.invitations:each() do print(inv) end' },
-      { name = "create", verb = "POST", path = "/organizations/{organization_id}/invitations", on = "collection",
+      { name = "create", verb = "POST", on = "collection",
         doc = "Invite someone to the organization by email.",
         params = {
           { name = "email", ["in"] = "body", type = "string", required = true, doc = "Email address to invite." },
@@ -205,7 +223,7 @@ api.resources = {
             doc = "Role that will be assigned when the invitation is accepted." },
         },
         example = 'org.invitations:create{email = "ana@acme.com", role = "org_member"}' },
-      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/invitations/{invitation_id}", on = "record",
+      { name = "delete", verb = "DELETE", on = "record",
         doc = "Revoke an invitation.",
         params = {},
         example = 'org.invitations:delete(id)   -- or invitation:delete()' },
@@ -222,29 +240,29 @@ api.resources = {
       F.permissions,
     },
     operations = {
-      { name = "list", verb = "GET", path = "/organizations/{organization_id}/service-accounts", on = "collection", paged = true,
+      { name = "list", verb = "GET", on = "collection", paged = true,
         doc = "List the organization's service accounts, one page at a time.",
         params = paged(),
         example = 'for sa in org.service_accounts:each() do print(sa.name) end' },
-      { name = "get", verb = "GET", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "collection",
+      { name = "get", verb = "GET", on = "collection",
         doc = "Retrieve a service account.",
         params = { P.expand },
         example = 'local sa = org.service_accounts:get(id)' },
-      { name = "create", verb = "POST", path = "/organizations/{organization_id}/service-accounts", on = "collection",
+      { name = "create", verb = "POST", on = "collection",
         doc = "Create a service account.",
         params = {
           with(F.name, { ["in"] = "body", required = true }),
           with(P.description, { doc = "Optional description of the service account." }),
         },
         example = 'local sa = org.service_accounts:create{name = "ci", description = "CI pipeline"}' },
-      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "record",
+      { name = "update", verb = "PATCH", on = "record",
         doc = "Rename a service account or change its description (kc.null clears it).",
         params = {
           with(F.name, { ["in"] = "body" }),
           with(P.description, { doc = "Optional description of the service account." }),
         },
         example = 'sa:update{description = "deploys from CI"}' },
-      { name = "delete", verb = "DELETE", path = "/organizations/{organization_id}/service-accounts/{service_account_id}", on = "record",
+      { name = "delete", verb = "DELETE", on = "record",
         doc = "Delete a service account and its credentials.",
         params = {},
         example = 'sa:delete()   -- or org.service_accounts:delete(id)' },
@@ -266,34 +284,29 @@ api.resources = {
       F.permissions,
     },
     operations = {
-      { name = "list", verb = "GET",
-        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials", on = "collection", paged = true,
+      { name = "list", verb = "GET", on = "collection", paged = true,
         doc = "List a service account's credentials (without secrets), one page at a time.",
         params = paged(),
         example = 'for cred in sa.credentials:each() do print(cred.client_id) end' },
-      { name = "get", verb = "GET",
-        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "collection",
+      { name = "get", verb = "GET", on = "collection",
         doc = "Retrieve a credential (without its secret).",
         params = { P.expand },
         example = 'local cred = sa.credentials:get(id)' },
-      { name = "create", verb = "POST",
-        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials", on = "collection",
+      { name = "create", verb = "POST", on = "collection",
         doc = "Create a credential. The answer holds client_secret, shown this once.",
         params = {
           with(F.name, { ["in"] = "body", required = true }),
           with(P.description, { doc = "Optional description of the credential." }),
         },
         example = 'local cred = sa.credentials:create{name = "deploy"}\nprint(cred.client_id, cred.client_secret)' },
-      { name = "update", verb = "PATCH",
-        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "record",
+      { name = "update", verb = "PATCH", on = "record",
         doc = "Rename a credential or change its description.",
         params = {
           with(F.name, { ["in"] = "body" }),
           with(P.description, { doc = "Optional description of the credential." }),
         },
         example = 'cred:update{name = "deploy-2025"}' },
-      { name = "delete", verb = "DELETE",
-        path = "/organizations/{organization_id}/service-accounts/{service_account_id}/credentials/{credential_id}", on = "record",
+      { name = "delete", verb = "DELETE", on = "record",
         doc = "Delete (revoke) a credential.",
         params = {},
         example = 'cred:delete()   -- or sa.credentials:delete(id)' },
@@ -314,7 +327,7 @@ api.resources = {
       { name = "protocols", type = "table", optional = true, doc = "Protocol configuration (oauth2, openid)." },
     },
     operations = {
-      { name = "enable", verb = "POST", path = "/organizations/{organization_id}/sso-connection", on = "collection",
+      { name = "enable", verb = "POST", on = "collection",
         doc = "Enable SSO for the organization (a 409 error when it is already enabled).",
         params = {
           { name = "identifier", ["in"] = "body", type = "string", required = true, doc = "SSO provider identifier (e.g. issuer URL)." },
@@ -323,11 +336,11 @@ api.resources = {
           SSO_PROTOCOLS,
         },
         example = 'org.sso:enable{identifier = "https://idp.acme.com", client_id = "kc"}' },
-      { name = "get", verb = "GET", path = "/organizations/{organization_id}/sso-connection", on = "collection",
+      { name = "get", verb = "GET", on = "collection",
         doc = "Retrieve the SSO connection (a 404 error when SSO is not enabled).",
         params = { P.expand },
         example = 'local sso = org.sso:get()\nprint(sso.identifier, sso.client_secret_set)' },
-      { name = "update", verb = "PATCH", path = "/organizations/{organization_id}/sso-connection", on = "record",
+      { name = "update", verb = "PATCH", on = "record",
         doc = "Update the SSO connection; every field is optional (a 404 error when SSO is not enabled).",
         params = {
           { name = "identifier", ["in"] = "body", type = "string", doc = "SSO provider identifier (e.g. issuer URL)." },
@@ -336,7 +349,7 @@ api.resources = {
           SSO_PROTOCOLS,
         },
         example = 'org.sso:update{client_secret = os.getenv("IDP_SECRET")}' },
-      { name = "disable", verb = "DELETE", path = "/organizations/{organization_id}/sso-connection", on = "record",
+      { name = "disable", verb = "DELETE", on = "record",
         doc = "Disable SSO for the organization (a 404 error when it is not enabled).",
         params = {},
         example = 'org.sso:disable()' },
@@ -393,26 +406,35 @@ api.shortcuts = {
     example = 'local org = kc.org("acme")\nprint(org.name, #org.users:list().items)' },
 }
 
--- Lookup tables, so that nobody walks the lists above by hand.
+-- Lookup tables and derived fields, so that nobody walks the lists above by
+-- hand or writes a path twice.
 api.by_name = {}
 for _, r in ipairs(api.resources) do
+  local parent = r.parent and api.by_name[r.parent]
+  if r.parent and not parent then
+    error(("api.lua: resource '%s' has an unknown parent '%s' (or comes before it)"):format(r.name, r.parent))
+  end
   api.by_name[r.name] = r
+  if parent then
+    -- Reached as parent_record.name (org.users), and listed in the parent's
+    -- children in description order, so no child can be left out of the tree.
+    r.lua = parent.record .. "." .. r.name
+    r.path = parent.item_path .. "/" .. r.segment
+    parent.children = parent.children or {}
+    parent.children[#parent.children + 1] = r.name
+  else
+    r.lua = "kc." .. r.name
+    r.path = "/" .. r.segment
+  end
+  r.item_path = r.id and (r.path .. "/{" .. r.id .. "}") or r.path
   r.ops = {}
   for _, op in ipairs(r.operations) do
     op.resource = r
     r.ops[op.name] = op
-  end
-end
--- A child is reached as parent_record.name (org.users), and is listed in
--- its parent's children in description order, so that no resource with a
--- parent can be left out of the tree.
-for _, r in ipairs(api.resources) do
-  if r.parent then
-    local parent = api.by_name[r.parent]
-    if not parent then error(("api.lua: resource '%s' has an unknown parent '%s'"):format(r.name, r.parent)) end
-    r.lua = parent.record .. "." .. r.name
-    parent.children = parent.children or {}
-    parent.children[#parent.children + 1] = r.name
+    -- Record operations address one record, and so does get (a collection
+    -- method that takes the ID); list, create and the rest address the collection.
+    local base = (op.on == "record" or op.name == "get") and r.item_path or r.path
+    op.path = op.segment and (base .. "/" .. op.segment) or base
   end
 end
 

@@ -79,9 +79,11 @@ function help.params(op, form)
   return rows
 end
 
--- What an operation answers, when it is not a record of its resource.
+-- What an operation answers, when it is not a record of its resource:
+-- "TokenResponse", "Role[]", "an iterator of Identity".
 function help.returns(op)
-  return op.paged and ("an iterator of " .. op.returns) or op.returns
+  local t = op.returns.type .. (op.returns.list and "[]" or "")
+  return op.paged and ("an iterator of " .. t) or t
 end
 
 local function indent(text, pad)

@@ -246,8 +246,8 @@ end
 -- What a non-paged operation's answer becomes.
 local function result(op, answer, coll, rec)
   if op.verb == "DELETE" then return true end
-  if op.returns == "TokenResponse" then return answer end
-  if op.returns == "Role[]" then return answer.items or {} end
+  -- Not a record of this resource: the answer as it is (a list comes as {items = ...}).
+  if op.returns then return op.returns.list and (answer.items or {}) or answer end
   if rec then return records.refresh(rec, answer) end
   return wrap(coll, answer)
 end
