@@ -174,7 +174,7 @@ for _, r in ipairs(api.resources) do
       w("---@field list ", sig(nil, "kc.Page<" .. classname(r) .. ">"), " ", oneline(op.doc))
       w("---@field each ", sig(nil, "kc.Iter<" .. classname(r) .. ">"), " Every item of every page, lazily.")
     elseif not op.paged then
-      local id = (not r.singleton and (op.on == "record" or op.name == "get")) and (r.id .. ": string") or nil
+      local id = (op.item and r.id) and (r.id .. ": string") or nil
       local ret = op.verb == "DELETE" and "true" or returned(op)
       w("---@field ", op.name, " ", sig(id, ret), " ", oneline(op.doc))
     end

@@ -28,7 +28,7 @@
 --
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
--- operation's resource and path.
+-- operation's resource, item and path.
 
 local ROLES = { "org_admin", "org_member", "org_viewer" }
 
@@ -431,9 +431,11 @@ for _, r in ipairs(api.resources) do
   for _, op in ipairs(r.operations) do
     op.resource = r
     r.ops[op.name] = op
-    -- Record operations address one record, and so does get (a collection
-    -- method that takes the ID); list, create and the rest address the collection.
-    local base = (op.on == "record" or op.name == "get") and r.item_path or r.path
+    -- item: the operation addresses one record. Record operations do, and so
+    -- does get (a collection method that takes the ID); list, create and the
+    -- like address the collection.
+    op.item = op.on == "record" or op.name == "get"
+    local base = op.item and r.item_path or r.path
     op.path = op.segment and (base .. "/" .. op.segment) or base
   end
 end

@@ -35,7 +35,7 @@ function help.signatures(op, form)
   if form == "each" then return { r.lua .. ":each" .. (hasp and "{...}" or "()") } end
   local f = hasp and "{...}" or "()"
   if op.on == "collection" then
-    if op.name == "get" and not r.singleton then
+    if op.item and r.id then
       local s = { r.lua .. ":get(" .. r.id .. (hasp and ", {...})" or ")") }
       if r.name == "organizations" then s[#s + 1] = "kc.org(id_or_label)" end
       return s

@@ -252,6 +252,35 @@ local function result(op, answer, coll, rec)
   return wrap(coll, answer)
 end
 
+-- The binding of a non-paged operation. `self` is the collection ("collection":
+-- its own path parameters; "id": plus the record's ID, the first argument:
+-- org.users:get(id)) or a record ("record": user:update{}, whose collection
+-- it knows). Checks run at the caller's level, so each is called from here.
+---@param on "collection"|"id"|"record"
+---@param where string the method as the caller wrote it, for messages
+local function binding(r, op, class, on, where)
+  return function(self, ...)
+    local coll, rec, ctx, args
+    if on == "record" then
+      coll, rec, args = ownercheck(self, where), self, ...
+      ctx = record_ctx(r, coll, self.id)
+    else
+      selfcheck(self, class, where)
+      coll = self
+      if on == "id" then
+        local id
+        id, args = ...
+        idcheck(id, where, r.id)
+        ctx = record_ctx(r, self, id)
+      else
+        ctx, args = self._ctx, ...
+      end
+    end
+    args = argcheck(op, args, where)
+    return result(op, send(op, ctx, args), coll, rec)
+  end
+end
+
 local function build_class(r)
   local class = { __name = "kc." .. r.name }
   class.__index = class
@@ -262,52 +291,16 @@ local function build_class(r)
   for _, op in ipairs(r.operations) do
     if op.paged then
       paged_methods(r, op, class, methods)
-    elseif op.on == "collection" then
-      local where = r.lua .. ":" .. op.name
-      local f
-      if op.name == "get" and not r.singleton then
-        f = function(self, id, args)
-          selfcheck(self, class, where)
-          idcheck(id, where, r.id)
-          args = argcheck(op, args, where)
-          return result(op, send(op, record_ctx(r, self, id), args), self)
-        end
-      else
-        f = function(self, args)
-          selfcheck(self, class, where)
-          args = argcheck(op, args, where)
-          return result(op, send(op, self._ctx, args), self)
-        end
+    else
+      if op.on == "record" then
+        local m = binding(r, op, class, "record", r.record .. ":" .. op.name)
+        methods[op.name] = m
+        tree.docs[m] = op
       end
+      -- On the collection: every non-paged operation, taking the record's
+      -- ID first when it addresses one record (get, and the record's own).
+      local f = binding(r, op, class, (op.item and r.id) and "id" or "collection", r.lua .. ":" .. op.name)
       class[op.name] = f
-      tree.docs[f] = op
-    else -- on = "record": a record method, and a collection method taking the id
-      local where_rec = r.record .. ":" .. op.name
-      local where_coll = r.lua .. ":" .. op.name
-      local m = function(self, args)
-        local coll = ownercheck(self, where_rec)
-        args = argcheck(op, args, where_rec)
-        local answer = send(op, record_ctx(r, coll, self.id), args)
-        return result(op, answer, coll, self)
-      end
-      local f
-      if r.singleton then
-        f = function(self, args)
-          selfcheck(self, class, where_coll)
-          args = argcheck(op, args, where_coll)
-          return result(op, send(op, self._ctx, args), self)
-        end
-      else
-        f = function(self, id, args)
-          selfcheck(self, class, where_coll)
-          idcheck(id, where_coll, r.id)
-          args = argcheck(op, args, where_coll)
-          return result(op, send(op, record_ctx(r, self, id), args), self)
-        end
-      end
-      methods[op.name] = m
-      class[op.name] = f
-      tree.docs[m] = op
       tree.docs[f] = op
     end
   end
