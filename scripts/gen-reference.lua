@@ -57,9 +57,9 @@ w("")
 w("## Contents")
 w("")
 for _, r in ipairs(api.resources) do
-  w("- [", r.lua, "](#", anchor(r.lua), "): ", (r.doc:gsub("%. .*", ".")))
+  w("- [", r.lua, "](#", anchor(r.lua), "): ", help.summary(r.doc))
 end
-w("- [Shortcuts](#shortcuts)")
+w("- [Functions on kc](#functions-on-kc)")
 w("- [Other answers](#other-answers)")
 w("")
 
@@ -120,15 +120,19 @@ for _, r in ipairs(api.resources) do
   end
 end
 
-w("## Shortcuts")
+w("## Functions on kc")
 w("")
-for _, s in ipairs(api.shortcuts) do
-  w("### ", s.lua, "(id_or_label)")
+for _, f in ipairs(api.functions) do
+  w("### ", f.call)
   w("")
-  w(s.doc)
+  w(f.doc)
   w("")
+  if f.op then
+    w("`", f.op.verb, " ", f.op.path, "`")
+    w("")
+  end
   w("```lua")
-  w(s.example)
+  w(f.example)
   w("```")
   w("")
 end

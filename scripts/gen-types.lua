@@ -183,24 +183,21 @@ for _, r in ipairs(api.resources) do
 end
 
 w("---@class kc")
-w("---@field organizations ", collname(api.by_name.organizations), " ", oneline(api.by_name.organizations.doc))
-w("---@field null kc.Null An explicit JSON null in a request body.")
-w("---@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (raises a kc.Error).")
-w("---@field request_async fun(t: kc.RequestArgs): kc.Pending Starts a request; answers at once.")
-w("---@field org_token fun(id_or_label: string): kc.TokenResponse The organization token exchange.")
-w("---@field json {decode: fun(s: string): any, encode: fun(v: any): string, array: fun(t?: table): table, null: kc.Null} kcsh's JSON codec.")
-w("---@field trace fun(on: boolean) Prints each request (secrets redacted) to stderr.")
-w("---@field config fun(): table What the client uses: base_url, profile, auth, credentials_from, max_retries, timeout_ms.")
-w("---@field Error table The metatable of error values (kc.Error).")
-w("---@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.")
-w("---@field iter fun(x: any[]|kc.Iter<any>|fun(s?: any, c?: any): any, s?: any, c?: any, closing?: any): kc.Iter<any> An iterator (filter, map, take, ...) over a list, or what a for loop takes: kc.iter(pairs(t)).")
-for _, s in ipairs(api.shortcuts) do
-  w("---@field ", s.name, " fun(id_or_label: string): ", classname(api.by_name.organizations), " ", oneline(s.doc))
+for _, r in ipairs(api.resources) do
+  if not r.parent then w("---@field ", r.name, " ", collname(r), " ", oneline(r.doc)) end
+end
+for _, f in ipairs(api.functions) do
+  w("---@field ", f.name, " ", f.type, " ", oneline(f.doc))
 end
 w("kc = {}")
 w("")
-w("--- Prints what x (kc, a collection, a record, a method or a name) does.")
-w("---@param x? any")
-w("function help(x) end")
+-- The global help is kc.help.
+for _, f in ipairs(api.functions) do
+  if f.name == "help" then
+    w("--- ", oneline(f.doc))
+    w("---@param x? any")
+    w("function help(x) end")
+  end
+end
 
 io.write(table.concat(out, "\n"), "\n")

@@ -28,7 +28,7 @@
 --
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
--- operation's resource, item and path.
+-- operation's resource, item and path; each shortcut's op.
 
 local ROLES = { "org_admin", "org_member", "org_viewer" }
 
@@ -399,11 +399,85 @@ api.types = {
   },
 }
 
--- Shortcuts on kc itself, described here so that help() and the docs know them.
-api.shortcuts = {
-  { name = "org", lua = "kc.org", of = "organizations.get",
-    doc = "The organization with this ID or label (a GET; the record has the child collections).",
+-- Everything else on kc, in the order help(kc) lists it (the resources
+-- without a parent are on kc too: kc.organizations). help(), the types and
+-- the reference know each name from here; a test checks that every name of
+-- pairs(kc) has its entry. `call` is how a script calls (or reaches) it,
+-- `type` its LuaLS type. A shortcut names the operation it makes (`of`, on a
+-- collection of kc, taking an ID) and what its argument is (`arg`).
+api.functions = {
+  { name = "org", call = "kc.org(id_or_label)", of = "organizations.get", arg = "organization ID or label",
+    type = "fun(id_or_label: string): kc.Organization",
+    doc = "The organization with this ID or label. A GET; the record has the child collections.",
     example = 'local org = kc.org("acme")\nprint(org.name, #org.users:list().items)' },
+  { name = "org_token", call = "kc.org_token(id_or_label)", of = "organizations.token", arg = "organization ID or label",
+    type = "fun(id_or_label: string): kc.TokenResponse",
+    doc = "An organization access token (the token exchange). Unlike kc.org(id):token(), it does not " ..
+      "fetch the organization first.",
+    example = 'local t = kc.org_token("acme")\nkc.request{path = "/organizations/acme", token = t.access_token}' },
+  { name = "request", call = "kc.request{method=, path=, ...}",
+    type = "fun(t: kc.RequestArgs): any, kc.Meta",
+    doc = "Any endpoint, decoded (docs/client.md). It returns the answer (true when it is empty) and " ..
+      "{status, request_id, attempts}; a failure raises a kc.Error. Fields: method (default GET), path, " ..
+      "query, body, retries, token, auth, headers, raw.",
+    example = 'local page = kc.request{path = "/organizations/acme/users", query = {limit = 5}}\nprint(#page.items)' },
+  { name = "request_async", call = "kc.request_async{...}",
+    type = "fun(t: kc.RequestArgs): kc.Pending",
+    doc = "kc.request without waiting: a handle at once. handle:wait() returns (or raises) what " ..
+      "kc.request would; handle:cancel() stops it. The transfer runs on the I/O thread meanwhile.",
+    example = 'local a = kc.request_async{path = "/organizations/acme"}\n' ..
+      'local b = kc.request_async{path = "/organizations/globex"}\nprint(a:wait().name, b:wait().name)' },
+  { name = "null", call = "kc.null", type = "kc.Null",
+    doc = "An explicit JSON null in a request body (fields marked \"or kc.null\").",
+    example = 'sa:update{description = kc.null}' },
+  { name = "iter", call = "kc.iter(list)",
+    type = "fun(x: any[]|kc.Iter<any>|fun(s?: any, c?: any): any, s?: any, c?: any, closing?: any): kc.Iter<any>",
+    doc = "The iterators of each() for a list or kc.iter(pairs(t)). Any list, or what a generic for " ..
+      "takes; stages and terminals: filter, map, take, skip, enumerate, collect, count, first, fold, any, all, find.",
+    example = 'kc.iter{1, 2, 3}:map(function(x) return x * 10 end):collect()   -- {10, 20, 30}' },
+  { name = "json", call = "kc.json",
+    type = "{decode: fun(s: string): any, encode: fun(v: any, opts?: {pretty?: boolean}): string, " ..
+      "array: fun(t: table): table, null: kc.Null, read: fun(where: string|file*): any, " ..
+      "lines: fun(where: string|file*): kc.Iter<any>, write: fun(where: string|file*, v: any, opts?: {pretty?: boolean})}",
+    doc = "JSON values and files: decode, encode, array, null, read, lines, write. encode takes " ..
+      "{pretty = true}; array marks a table as a JSON array (an empty one encodes as []); lines iterates " ..
+      "over a JSON Lines file.",
+    example = 'print(kc.json.encode{tags = kc.json.array{}, note = kc.null})\n' ..
+      'for row in kc.json.lines("events.jsonl") do print(row.id) end' },
+  { name = "csv", call = "kc.csv",
+    type = "{read: fun(where: string|file*, opts?: table): kc.Iter<table>, " ..
+      "write: fun(where: string|file*, rows: table|function, opts?: table): integer, " ..
+      "writer: fun(where: string|file*, opts?: table): table}",
+    doc = "CSV files (RFC 4180), streaming: read, write, writer. read(where, {header, sep}) gives the rows " ..
+      "as an iterator, write(where, rows, {columns, header, sep, crlf}) writes them, writer(where, opts) " ..
+      "writes one row at a time.",
+    example = 'kc.csv.read("people.csv"):filter(function(r) return r.role ~= "" end):count()' },
+  { name = "args", call = "kc.args{...}",
+    type = "table|fun(spec: table, argv?: string[]): table",
+    doc = "A script's options, declared once. It parses arg, prints a --help made from the declaration, " ..
+      "and stops with a usage error (exit 2) that names a bad option. kc.args.parse(spec, argv) returns " ..
+      "the options or the problem instead; kc.args.help(spec) is the help text.",
+    example = 'local opts = kc.args{description = "Invite people.", {"org", required = true}, ' ..
+      '{"file", positional = true}}' },
+  { name = "config", call = "kc.config()", type = "fun(): table",
+    doc = "What the client uses (never the secrets). Fields: base_url, profile, auth, credentials_from, " ..
+      "max_retries, timeout_ms.",
+    example = 'print(kc.config().base_url)' },
+  { name = "trace", call = "kc.trace(on)", type = "fun(on: boolean)",
+    doc = "Prints each request to stderr, secrets redacted (as --trace does).",
+    example = 'kc.trace(true)' },
+  { name = "Error", call = "kc.Error", type = "table",
+    doc = "The metatable of the error values API failures raise. Their fields: kind, status, code, message, " ..
+      "method, path, request_id, attempts.",
+    example = 'local ok, e = pcall(kc.org, "nope")\nif getmetatable(e) == kc.Error then print(e.status, e.code) end' },
+  { name = "api", call = "kc.api", type = "table",
+    doc = "The API description (stdlib/kc/api.lua) as data. Resources, operations, their parameters and " ..
+      "docs: what help(), the checks, the types and docs/reference.md are made from.",
+    example = 'for _, r in ipairs(kc.api.resources) do print(r.lua, r.path) end' },
+  { name = "help", call = "help(x)", type = "fun(x?: any)",
+    doc = "Prints what x does: help(org.users), help(org.users.update), help(\"invitations.create\"). " ..
+      "x is kc, a collection, a record, a method or a name (\"kc.csv\", \"users.update\").",
+    example = 'help(kc.org("acme").users)' },
 }
 
 -- Lookup tables and derived fields, so that nobody walks the lists above by
@@ -437,6 +511,14 @@ for _, r in ipairs(api.resources) do
     op.item = op.on == "record" or op.name == "get"
     local base = op.item and r.item_path or r.path
     op.path = op.segment and (base .. "/" .. op.segment) or base
+  end
+end
+-- A shortcut's operation (op), from its `of`.
+for _, f in ipairs(api.functions) do
+  if f.of then
+    local rname, opname = f.of:match("^([%w_]+)%.([%w_]+)$")
+    f.op = api.by_name[rname] and api.by_name[rname].ops[opname]
+    if not f.op then error(("api.lua: kc.%s is a shortcut of an unknown operation '%s'"):format(f.name, f.of)) end
   end
 end
 

@@ -27,28 +27,30 @@ function help.methods(r)
   return out
 end
 
--- The ways to call an operation, one per line.
+-- The first sentence of a doc text, for one-line lists.
+function help.summary(doc)
+  return (doc:gsub("%. .*", "."))
+end
+
+-- The ways to call an operation, one per line: the record's method, the
+-- collection's, and the shortcuts on kc made of it (kc.org).
 function help.signatures(op, form)
   local r = op.resource
   local hasp = #op.params > 0
   if form == "reload" then return { r.record .. ":reload()" } end
   if form == "each" then return { r.lua .. ":each" .. (hasp and "{...}" or "()") } end
   local f = hasp and "{...}" or "()"
-  if op.on == "collection" then
+  local s = {}
+  if op.on == "record" then s[1] = r.record .. ":" .. op.name .. f end
+  if not op.paged or op.on == "collection" then
     if op.item and r.id then
-      local s = { r.lua .. ":get(" .. r.id .. (hasp and ", {...})" or ")") }
-      if r.name == "organizations" then s[#s + 1] = "kc.org(id_or_label)" end
-      return s
-    end
-    return { r.lua .. ":" .. op.name .. f }
-  end
-  local s = { r.record .. ":" .. op.name .. f }
-  if not op.paged then
-    if r.singleton then
-      s[#s + 1] = r.lua .. ":" .. op.name .. f
-    else
       s[#s + 1] = r.lua .. ":" .. op.name .. "(" .. r.id .. (hasp and ", {...})" or ")")
+    else
+      s[#s + 1] = r.lua .. ":" .. op.name .. f
     end
+  end
+  for _, fn in ipairs(api.functions) do
+    if fn.op == op then s[#s + 1] = fn.call end
   end
   return s
 end
@@ -136,7 +138,7 @@ local function resource_text(r)
   for _, m in ipairs(ms) do if #m.call > width then width = #m.call end end
   for _, m in ipairs(ms) do
     local doc = m.form and help.derived_doc[m.form] or m.op.doc
-    lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format(m.call, (doc:gsub("%. .*", ".")))
+    lines[#lines + 1] = ("    %-" .. width .. "s  %s"):format(m.call, help.summary(doc))
   end
   if r.children then
     local kids = {}
@@ -147,31 +149,40 @@ local function resource_text(r)
   return concat(lines, "\n")
 end
 
-local function overview()
-  local lines = { "kc -- " .. api.summary, "" }
-  for _, r in ipairs(api.resources) do
-    local names = {}
-    for _, m in ipairs(help.methods(r)) do names[#names + 1] = m.call:match("[:.]([%w_]+)[%({]") end
-    lines[#lines + 1] = ("  %-22s %s"):format(r.lua, concat(names, ", "))
-  end
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = '  kc.org(id_or_label)    the organization with this ID or label'
-  lines[#lines + 1] = '  kc.org_token(id)       an organization access token (the token exchange)'
-  lines[#lines + 1] = '  kc.request{method=, path=, query=, body=, ...}   any endpoint, decoded (docs/client.md)'
-  lines[#lines + 1] = '  kc.null                an explicit JSON null in a request body'
-  lines[#lines + 1] = '  kc.iter(list)          the iterator stages below, for a list or kc.iter(pairs(t))'
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = '  Iterators (each, identities) chain filter, map, take, skip, enumerate, collect,'
-  lines[#lines + 1] = '  count, first, fold, any, all, find.'
-  lines[#lines + 1] = '  help(org.users), help(org.users.update), help("invitations.create") for details.'
+local function function_text(f)
+  local lines = { f.call, "  " .. f.doc }
+  if f.op then lines[#lines + 1] = "  " .. f.op.verb .. " " .. f.op.path end
+  lines[#lines + 1] = "  Example:"
+  lines[#lines + 1] = indent(f.example, "    ")
   return concat(lines, "\n")
 end
 
--- "invitations.create", "org.users:update", "users", "user:update", "org".
+-- help(kc): every collection with its methods, then every other name on kc,
+-- in one column (a longer name pushes its text along).
+local function overview()
+  local lines = { "kc -- " .. api.summary, "" }
+  local function row(name, text)
+    lines[#lines + 1] = "  " .. name .. (" "):rep(math.max(2, 23 - #name)) .. text
+  end
+  for _, r in ipairs(api.resources) do
+    local names = {}
+    for _, m in ipairs(help.methods(r)) do names[#names + 1] = m.call:match("[:.]([%w_]+)[%({]") end
+    row(r.lua, concat(names, ", "))
+  end
+  lines[#lines + 1] = ""
+  for _, f in ipairs(api.functions) do row(f.call, help.summary(f.doc)) end
+  return concat(lines, "\n")
+end
+
+-- "invitations.create", "org.users:update", "users", "user:update", "org",
+-- "kc.csv", "org_token".
 local function lookup(name)
   local res, opname = name:match("^([%w_%.]-)[%.:]([%w_]+)$")
   for _, r in ipairs(api.resources) do
     if name == r.name or name == r.lua or name == r.record then return resource_text(r) end
+  end
+  for _, f in ipairs(api.functions) do
+    if name == f.name or name == "kc." .. f.name then return function_text(f) end
   end
   if not res then return nil end
   for _, r in ipairs(api.resources) do
@@ -185,11 +196,6 @@ local function lookup(name)
       end
     end
   end
-  for _, s in ipairs(api.shortcuts) do
-    if name == s.lua or name == s.name then
-      return s.lua .. "(id_or_label)\n  " .. s.doc .. "\n  Example:\n" .. indent(s.example, "    ")
-    end
-  end
 end
 
 --- The help text for `x` (kc, a collection, a record, a method, or a name).
@@ -199,15 +205,13 @@ function help.text(x)
   if t == "string" then
     return lookup(x) or ("no help for '" .. x .. "'; try help(kc)")
   end
-  if t == "function" then
-    local d = tree.docs[x]
-    if d then
-      if d.of and d.form then return op_text(d.of, d.form) end
-      if d.resource then return op_text(d) end
-      if d.of then return lookup(d.lua) end
-    end
-    return "no help for this function"
+  local d = tree.docs[x]
+  if d then
+    if d.form then return op_text(d.of, d.form) end
+    if d.resource then return op_text(d) end
+    if d.call then return function_text(d) end
   end
+  if t == "function" then return "no help for this function" end
   if t == "table" then
     local mt = getmetatable(x)
     if type(mt) == "table" then
@@ -223,6 +227,21 @@ end
 --- Prints the help text for `x`.
 function help.print(x)
   io.write(help.text(x), "\n")
+end
+
+--- Adds kc.help (and the global help, unless the script or the REPL has its
+--- own), and makes help(kc.csv), help(kc.org) ... find their entries.
+---@param kc table the kc table, with everything else installed
+function help.install(kc)
+  kc.help = help.print
+  if rawget(_G, "help") == nil then rawset(_G, "help", help.print) end
+  for _, f in ipairs(api.functions) do
+    local v = rawget(kc, f.name)
+    if type(v) == "function" or type(v) == "table" or type(v) == "userdata" then tree.docs[v] = f end
+  end
+  -- The global help that Swift installs (it calls kc.help) is help too.
+  local global = rawget(_G, "help")
+  if global ~= nil then tree.docs[global] = tree.docs[kc.help] end
 end
 
 return help

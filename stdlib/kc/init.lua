@@ -14,10 +14,7 @@ function M.install(kc, native)
   require("kc.csv").install(kc)
   require("kc.json").install(kc)
   require("kc.args").install(kc)
-  local help = require("kc.help")
-  kc.help = help.print
-  -- help() is also a global, unless the script or the REPL has its own.
-  if rawget(_G, "help") == nil then rawset(_G, "help", help.print) end
+  require("kc.help").install(kc)
   return kc
 end
 

@@ -354,20 +354,22 @@ end
 function tree.install(native)
   kc = native
   for _, r in ipairs(api.resources) do build_class(r) end
-  kc.organizations = collection(api.by_name.organizations, {})
-  local orgs = kc.organizations
-  local get = tree.classes.organizations.get
-  kc.org = function(id_or_label)
-    idcheck(id_or_label, "kc.org", "organization ID or label")
-    return get(orgs, id_or_label)
+  -- The collections on kc itself: the resources without a parent.
+  for _, r in ipairs(api.resources) do
+    if not r.parent then kc[r.name] = collection(r, {}) end
   end
-  tree.docs[kc.org] = api.shortcuts[1]
-  -- The token exchange without fetching the organization first (as
-  -- kc.org(id):token() does): {access_token, token_type, expires_in}.
-  local exchange = api.by_name.organizations.ops.token
-  kc.org_token = function(id_or_label)
-    idcheck(id_or_label, "kc.org_token", "organization ID or label")
-    return (kc.request { method = exchange.verb, path = expand(exchange.path, { organization_id = id_or_label }) })
+  -- Shortcuts: kc.org(id) is kc.organizations:get(id), kc.org_token(id)
+  -- kc.organizations:token(id), checked under their own names.
+  for _, f in ipairs(api.functions) do
+    if f.op then
+      local r = f.op.resource
+      local coll, method = kc[r.name], tree.classes[r.name][f.op.name]
+      local where = "kc." .. f.name
+      kc[f.name] = function(id)
+        idcheck(id, where, f.arg)
+        return method(coll, id)
+      end
+    end
   end
   kc.api = api
   -- kc.iter(list), kc.iter(pairs(t)), kc.iter(next_function): the

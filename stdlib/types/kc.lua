@@ -321,19 +321,22 @@ error('Cannot require a meta file')
 
 ---@class kc
 ---@field organizations kc.Organizations Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.
----@field null kc.Null An explicit JSON null in a request body.
----@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (raises a kc.Error).
----@field request_async fun(t: kc.RequestArgs): kc.Pending Starts a request; answers at once.
----@field org_token fun(id_or_label: string): kc.TokenResponse The organization token exchange.
----@field json {decode: fun(s: string): any, encode: fun(v: any): string, array: fun(t?: table): table, null: kc.Null} kcsh's JSON codec.
----@field trace fun(on: boolean) Prints each request (secrets redacted) to stderr.
----@field config fun(): table What the client uses: base_url, profile, auth, credentials_from, max_retries, timeout_ms.
----@field Error table The metatable of error values (kc.Error).
----@field help fun(x?: any) Prints what x (kc, a collection, a record, a method or a name) does.
----@field iter fun(x: any[]|kc.Iter<any>|fun(s?: any, c?: any): any, s?: any, c?: any, closing?: any): kc.Iter<any> An iterator (filter, map, take, ...) over a list, or what a for loop takes: kc.iter(pairs(t)).
----@field org fun(id_or_label: string): kc.Organization The organization with this ID or label (a GET; the record has the child collections).
+---@field org fun(id_or_label: string): kc.Organization The organization with this ID or label. A GET; the record has the child collections.
+---@field org_token fun(id_or_label: string): kc.TokenResponse An organization access token (the token exchange). Unlike kc.org(id):token(), it does not fetch the organization first.
+---@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (docs/client.md). It returns the answer (true when it is empty) and {status, request_id, attempts}; a failure raises a kc.Error. Fields: method (default GET), path, query, body, retries, token, auth, headers, raw.
+---@field request_async fun(t: kc.RequestArgs): kc.Pending kc.request without waiting: a handle at once. handle:wait() returns (or raises) what kc.request would; handle:cancel() stops it. The transfer runs on the I/O thread meanwhile.
+---@field null kc.Null An explicit JSON null in a request body (fields marked "or kc.null").
+---@field iter fun(x: any[]|kc.Iter<any>|fun(s?: any, c?: any): any, s?: any, c?: any, closing?: any): kc.Iter<any> The iterators of each() for a list or kc.iter(pairs(t)). Any list, or what a generic for takes; stages and terminals: filter, map, take, skip, enumerate, collect, count, first, fold, any, all, find.
+---@field json {decode: fun(s: string): any, encode: fun(v: any, opts?: {pretty?: boolean}): string, array: fun(t: table): table, null: kc.Null, read: fun(where: string|file*): any, lines: fun(where: string|file*): kc.Iter<any>, write: fun(where: string|file*, v: any, opts?: {pretty?: boolean})} JSON values and files: decode, encode, array, null, read, lines, write. encode takes {pretty = true}; array marks a table as a JSON array (an empty one encodes as []); lines iterates over a JSON Lines file.
+---@field csv {read: fun(where: string|file*, opts?: table): kc.Iter<table>, write: fun(where: string|file*, rows: table|function, opts?: table): integer, writer: fun(where: string|file*, opts?: table): table} CSV files (RFC 4180), streaming: read, write, writer. read(where, {header, sep}) gives the rows as an iterator, write(where, rows, {columns, header, sep, crlf}) writes them, writer(where, opts) writes one row at a time.
+---@field args table|fun(spec: table, argv?: string[]): table A script's options, declared once. It parses arg, prints a --help made from the declaration, and stops with a usage error (exit 2) that names a bad option. kc.args.parse(spec, argv) returns the options or the problem instead; kc.args.help(spec) is the help text.
+---@field config fun(): table What the client uses (never the secrets). Fields: base_url, profile, auth, credentials_from, max_retries, timeout_ms.
+---@field trace fun(on: boolean) Prints each request to stderr, secrets redacted (as --trace does).
+---@field Error table The metatable of the error values API failures raise. Their fields: kind, status, code, message, method, path, request_id, attempts.
+---@field api table The API description (stdlib/kc/api.lua) as data. Resources, operations, their parameters and docs: what help(), the checks, the types and docs/reference.md are made from.
+---@field help fun(x?: any) Prints what x does: help(org.users), help(org.users.update), help("invitations.create"). x is kc, a collection, a record, a method or a name ("kc.csv", "users.update").
 kc = {}
 
---- Prints what x (kc, a collection, a record, a method or a name) does.
+--- Prints what x does: help(org.users), help(org.users.update), help("invitations.create"). x is kc, a collection, a record, a method or a name ("kc.csv", "users.update").
 ---@param x? any
 function help(x) end

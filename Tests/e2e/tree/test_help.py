@@ -82,3 +82,32 @@ def test_completion_data(demo):
     assert lines[1] == "delete each get list update"
     assert lines[2] == "credentials delete reload update"
     assert lines[3] == "role status\tdescription name\tafter before expand limit query role"
+
+
+def test_every_name_on_kc_has_its_help():
+    """pairs(kc) lists nothing that api.lua does not describe (a collection,
+    or an entry of api.functions), and api.lua describes nothing kc lacks;
+    help(kc) lists every name, and help(kc.x) explains it."""
+    lines = ok('''
+      local described = {}
+      for _, r in ipairs(kc.api.resources) do
+        if not r.parent then described[#described + 1] = r.name end
+      end
+      for _, f in ipairs(kc.api.functions) do described[#described + 1] = f.name end
+      local names = {}
+      for k in pairs(kc) do names[#names + 1] = k end
+      table.sort(names)
+      table.sort(described)
+      print(table.concat(names, " "))
+      print(table.concat(described, " "))
+      local overview = require("kc.help").text(kc)
+      for _, k in ipairs(names) do
+        local text = require("kc.help").text(kc[k])
+        local listed = overview:find("\\n  kc%." .. k .. "[%s{(]") or overview:find("\\n  " .. k .. "%(")
+        print(k, text:find("^no help") and "NO HELP" or "help", listed and "listed" or "NOT LISTED")
+      end
+    ''')
+    names, described = lines[0].split(), lines[1].split()
+    assert names == described
+    for line in lines[2:]:
+        assert line.endswith("\thelp\tlisted"), line
