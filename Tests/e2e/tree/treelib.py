@@ -1,6 +1,8 @@
 """Helpers of the resource-tree tests: a runner for kcsh scripts against a
 sandbox (started by Tests/e2e/sandboxproc.py).
 Not in conftest.py: every e2e directory has one, and the names would clash."""
+import functools
+import json
 import pathlib
 import subprocess
 
@@ -45,3 +47,18 @@ def ok(script, sandbox=None, **kw):
     r = kcsh(script, sandbox, **kw)
     assert r.rc == 0, f"kcsh failed ({r.rc}):\n{r.err}\n--- stdout:\n{r.out}"
     return r.lines
+
+
+@functools.cache
+def api_description():
+    """stdlib/kc/api.lua as data (scripts/api-json.lua): the tests' one list
+    of resources, operations and parameters."""
+    proc = subprocess.run([str(KCSH), "scripts/api-json.lua"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def api_operations():
+    """Every operation of api.lua, with its resource's name as `resource`."""
+    return [dict(op, resource=r["name"]) for r in api_description()["resources"] for op in r["operations"]]
