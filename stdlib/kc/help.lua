@@ -28,6 +28,8 @@ function help.methods(r)
 end
 
 -- The first sentence of a doc text, for one-line lists.
+---@param doc string
+---@return string
 function help.summary(doc)
   return (doc:gsub("%. .*", "."))
 end
@@ -149,6 +151,7 @@ local function resource_text(r)
   return concat(lines, "\n")
 end
 
+-- help(kc.csv), help("kc.org"): an entry of api.functions.
 local function function_text(f)
   local lines = { f.call, "  " .. f.doc }
   if f.op then lines[#lines + 1] = "  " .. f.op.verb .. " " .. f.op.path end

@@ -14,9 +14,10 @@ local sort = table.sort
 
 local tree = {}
 
--- Which operation a method implements, for help(): function -> operation
--- (or {of = operation, form = "each"} for derived methods). Weak: methods
--- live as long as their class.
+-- What a value documents, for help(): method -> operation (or {of =
+-- operation, form = "each"} for derived methods); help.install adds kc's
+-- other names -> their api.functions entry. Weak: methods live as long as
+-- their class.
 tree.docs = setmetatable({}, { __mode = "k" })
 
 -- Collection classes by resource name: their methods are shared by every
