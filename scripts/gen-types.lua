@@ -191,13 +191,11 @@ for _, f in ipairs(api.functions) do
 end
 w("kc = {}")
 w("")
--- The global help is kc.help.
+-- The global help is kc.help, with its entry's doc.
 for _, f in ipairs(api.functions) do
-  if f.name == "help" then
-    w("--- ", oneline(f.doc))
-    w("---@param x? any")
-    w("function help(x) end")
-  end
+  if f.name == "help" then w("--- ", oneline(f.doc)) end
 end
+w("---@param x? any")
+w("function help(x) end")
 
 io.write(table.concat(out, "\n"), "\n")

@@ -256,7 +256,8 @@ end
 -- The binding of a non-paged operation. `self` is the collection ("collection":
 -- its own path parameters; "id": plus the record's ID, the first argument:
 -- org.users:get(id)) or a record ("record": user:update{}, whose collection
--- it knows). Checks run at the caller's level, so each is called from here.
+-- it knows). The checks raise at level 3, the binding's caller, so the
+-- binding calls each of them itself.
 ---@param on "collection"|"id"|"record"
 ---@param where string the method as the caller wrote it, for messages
 local function binding(r, op, class, on, where)
