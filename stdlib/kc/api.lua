@@ -2,9 +2,10 @@
 -- argument checks (check.lua), help(), completion data, LuaLS annotations
 -- (stdlib/types/kc.lua) and docs/reference.md are derived from.
 -- Doc text is taken from the API reference (shared/api/organizations-reference.txt)
--- and the facts of the official SDKs. Adding an endpoint is one entry below;
--- Tests/e2e/tree/test_openapi.py checks the entries against the sandbox's
--- /openapi.json.
+-- and the facts of the official SDKs. Adding an endpoint is one entry of
+-- api.resources below (Tests/e2e/tree/test_openapi.py checks them against
+-- the sandbox's /openapi.json); adding a function to kc is one entry of
+-- api.functions (a test checks that every name on kc has one).
 --
 -- Resource fields: name (the key a parent's record reaches it by: org.users),
 -- record (one record's name in help and messages), type (its type name),
@@ -29,6 +30,64 @@
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
 -- operation's resource, item and path; each shortcut's op.
+
+---@class kc.api.Param
+---@field name string
+---@field ["in"]? "path"|"query"|"body" (nested fields have none)
+---@field type "string"|"integer"|"boolean"|"object"|"array"|"table"
+---@field enum? string[]
+---@field required? boolean
+---@field nullable? boolean
+---@field optional? boolean a record field that may be absent
+---@field min? integer
+---@field max? integer
+---@field multi? boolean
+---@field items? string the type of an array's items
+---@field fields? kc.api.Param[]
+---@field doc? string
+
+---@class kc.api.Operation
+---@field name string
+---@field verb "GET"|"POST"|"PATCH"|"DELETE"
+---@field on "collection"|"record"
+---@field segment? string
+---@field paged? boolean
+---@field total_count? boolean
+---@field returns? {type: string, list?: boolean}
+---@field doc string
+---@field params kc.api.Param[]
+---@field example string
+---@field resource kc.api.Resource derived
+---@field item boolean derived: it addresses one record
+---@field path string derived
+
+---@class kc.api.Resource
+---@field name string
+---@field record string
+---@field type string
+---@field parent? string
+---@field segment string
+---@field id? string
+---@field singleton? boolean
+---@field doc string
+---@field show string[]
+---@field fields kc.api.Param[]
+---@field operations kc.api.Operation[]
+---@field lua string derived
+---@field path string derived: the collection's path
+---@field item_path string derived: one record's path (the collection's, for a singleton)
+---@field children? string[] derived
+---@field ops table<string, kc.api.Operation> derived
+
+---@class kc.api.Function
+---@field name string
+---@field call string
+---@field type string
+---@field doc string
+---@field example string
+---@field of? string "resource.operation"
+---@field arg? string what a shortcut's argument is, in messages
+---@field op? kc.api.Operation derived from `of`
 
 local ROLES = { "org_admin", "org_member", "org_viewer" }
 
@@ -96,6 +155,7 @@ api.summary = "The Keycard organization tree: organizations, their users, invita
 
 -- Resources, in the order help() and the reference list them; a parent
 -- before its children.
+---@type kc.api.Resource[]
 api.resources = {
   {
     name = "organizations", record = "org", type = "Organization",
@@ -405,6 +465,7 @@ api.types = {
 -- pairs(kc) has its entry. `call` is how a script calls (or reaches) it,
 -- `type` its LuaLS type. A shortcut names the operation it makes (`of`, on a
 -- collection of kc, taking an ID) and what its argument is (`arg`).
+---@type kc.api.Function[]
 api.functions = {
   { name = "org", call = "kc.org(id_or_label)", of = "organizations.get", arg = "organization ID or label",
     type = "fun(id_or_label: string): kc.Organization",
@@ -482,6 +543,7 @@ api.functions = {
 
 -- Lookup tables and derived fields, so that nobody walks the lists above by
 -- hand or writes a path twice.
+---@type table<string, kc.api.Resource>
 api.by_name = {}
 for _, r in ipairs(api.resources) do
   local parent = r.parent and api.by_name[r.parent]
