@@ -51,6 +51,9 @@ def test_help_of_kc_collections_records_and_shortcuts(demo):
     assert overview.startswith("kc -- The Keycard organization tree")
     assert "  org.users              list, each, get, update, delete, reload" in overview
     assert "  sa.credentials         list, each, get, create, update, delete, reload" in overview
+    # every other name on kc, from api.functions
+    assert "  kc.org(id_or_label)    The organization with this ID or label." in overview
+    assert "  kc.csv                 CSV files (RFC 4180), streaming: read, write, writer." in overview
     assert users.startswith("org.users -- The users (members) of an organization.")
     assert "    user:update{...}" in users
     assert user == users
