@@ -84,13 +84,15 @@ public final class Transport: @unchecked Sendable {
   public typealias Completion = @Sendable (Result<HTTPResponse, TransportError>) -> Void
 
   private let multi: UnsafeMutableRawPointer
-  private let monitor = Monitor()
-  // Guarded by monitor:
-  private var pending: [Transfer] = []
-  private var cancels: Set<UInt64> = []
-  private var stopping = false
-  private var nextID: UInt64 = 1
-  private var timers: [Timer] = []
+  /// What callers hand the I/O thread, which takes it all each round.
+  private struct Inbox {
+    var pending: [Transfer] = []
+    var cancels: Set<UInt64> = []
+    var stopping = false
+    var nextID: UInt64 = 1
+    var timers: [Timer] = []
+  }
+  private let inbox = Mutex(Inbox())
   /// Counts start() calls, read without the lock by the idle I/O thread.
   private let submitted = Atomic<Int>(0)
   /// True while the I/O thread may be asleep in poll: only then does a new
@@ -157,7 +159,7 @@ public final class Transport: @unchecked Sendable {
 
   /// Stops the I/O thread; pending transfers complete as cancelled.
   public func shutdown() {
-    monitor.withLock { stopping = true }
+    inbox.withLock { $0.stopping = true }
     _ = kc_multi_wakeup(multi)
     // The last reference to a client can go away on the I/O thread itself
     // (a completion holding it): that thread cannot join itself, so it is
@@ -171,10 +173,10 @@ public final class Transport: @unchecked Sendable {
   /// Submits a request; `completion` runs on the I/O thread.
   @discardableResult
   public func start(_ request: HTTPRequest, completion: @escaping Completion) -> TransferID {
-    let id = monitor.withLock { () -> UInt64 in
-      let id = nextID
-      nextID += 1
-      pending.append(Transfer(id: id, request: request, completion: completion))
+    let id = inbox.withLock { box -> UInt64 in
+      let id = box.nextID
+      box.nextID += 1
+      box.pending.append(Transfer(id: id, request: request, completion: completion))
       return id
     }
     submitted.add(1, ordering: .sequentiallyConsistent)
@@ -184,7 +186,7 @@ public final class Transport: @unchecked Sendable {
 
   /// Cancels one transfer: it completes with `.cancelled` within a poll round.
   public func cancel(_ id: TransferID) {
-    monitor.withLock { _ = cancels.insert(id.value) }
+    inbox.withLock { _ = $0.cancels.insert(id.value) }
     _ = kc_multi_wakeup(multi)
   }
 
@@ -195,9 +197,8 @@ public final class Transport: @unchecked Sendable {
     after seconds: Double, fire: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void
   ) {
     let generation = Interrupt.generation
-    monitor.withLock {
-      timers.append(Timer(due: monotonicNow() + max(0, seconds), generation: generation, fire: fire, cancel: cancel))
-    }
+    let timer = Timer(due: monotonicNow() + max(0, seconds), generation: generation, fire: fire, cancel: cancel)
+    inbox.withLock { $0.timers.append(timer) }
     _ = kc_multi_wakeup(multi)
   }
 
@@ -259,24 +260,24 @@ public final class Transport: @unchecked Sendable {
       let generation = Interrupt.generation
       let interrupted = generation != seenGeneration
       seenGeneration = generation
-      let (new, cancelled, stop, due, nextDue) = monitor.withLock {
-        () -> ([Transfer], Set<UInt64>, Bool, [Timer], Double?) in
+      let (new, cancelled, stop, due, nextDue) = inbox.withLock {
+        box -> ([Transfer], Set<UInt64>, Bool, [Timer], Double?) in
         defer {
-          pending.removeAll(keepingCapacity: true)
-          cancels.removeAll()
+          box.pending.removeAll(keepingCapacity: true)
+          box.cancels.removeAll()
         }
         var due: [Timer] = []
-        if stopping {
-          due = timers
-          timers.removeAll()
+        if box.stopping {
+          due = box.timers
+          box.timers.removeAll()
         } else if interrupted {
-          due = timers.filter { $0.generation != generation }
-          timers.removeAll { $0.generation != generation }
-        } else if timers.contains(where: { $0.due <= now }) {
-          due = timers.filter { $0.due <= now }
-          timers.removeAll { $0.due <= now }
+          due = box.timers.filter { $0.generation != generation }
+          box.timers.removeAll { $0.generation != generation }
+        } else if box.timers.contains(where: { $0.due <= now }) {
+          due = box.timers.filter { $0.due <= now }
+          box.timers.removeAll { $0.due <= now }
         }
-        return (pending, cancels, stopping, due, timers.map(\.due).min())
+        return (box.pending, box.cancels, box.stopping, due, box.timers.map(\.due).min())
       }
       for t in new { begin(t) }
       // Shut down, interrupted (begun before this Ctrl-C) or cancelled by ID,

@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 
 @testable import KeycardClient
@@ -387,22 +388,12 @@ func startThread(_ body: @escaping () -> Void) -> pthread_t {
   return thread
 }
 
-final class Results: @unchecked Sendable {
-  private let m = Monitor()
-  private var items: [Result<APIResponse, KeycardError>] = []
-  func append(_ r: Result<APIResponse, KeycardError>) {
-    m.withLock {
-      items.append(r)
-      m.broadcast()
-    }
-  }
-  var all: [Result<APIResponse, KeycardError>] { m.withLock { items } }
+final class Results: Sendable {
+  private let items = Monitor<[Result<APIResponse, KeycardError>]>([])
+  func append(_ r: Result<APIResponse, KeycardError>) { items.update { $0.append(r) } }
+  var all: [Result<APIResponse, KeycardError>] { items.update { $0 } }
   func wait(count: Int, seconds: Double) -> Bool {
-    let until = monotonicNow() + seconds
-    return m.withLock {
-      while items.count < count && monotonicNow() < until { m.wait(ms: 100) }
-      return items.count >= count
-    }
+    items.wait(seconds: seconds) { $0.count >= count ? true : nil } ?? false
   }
 }
 
@@ -424,29 +415,15 @@ final class Moment: @unchecked Sendable {
   var at = 0.0
 }
 
-final class TraceLines: @unchecked Sendable {
-  private let m = Monitor()
-  private var lines: [String] = []
-  func append(_ s: String) { m.withLock { lines.append(s) } }
-  var all: [String] { m.withLock { lines } }
+final class TraceLines: Sendable {
+  private let lines = Mutex<[String]>([])
+  func append(_ s: String) { lines.withLock { $0.append(s) } }
+  var all: [String] { lines.withLock { $0 } }
 }
 
 /// A caller blocked until its transfer completes.
-final class Waiter: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var result: Result<HTTPResponse, TransportError>?
-
-  func finish(_ r: Result<HTTPResponse, TransportError>) {
-    monitor.withLock {
-      result = r
-      monitor.broadcast()
-    }
-  }
-
-  func wait() -> Result<HTTPResponse, TransportError> {
-    monitor.withLock {
-      while result == nil { monitor.wait(ms: 1_000) }
-      return result!
-    }
-  }
+final class Waiter: Sendable {
+  private let result = Monitor<Result<HTTPResponse, TransportError>?>(nil)
+  func finish(_ r: Result<HTTPResponse, TransportError>) { result.update { $0 = r } }
+  func wait() -> Result<HTTPResponse, TransportError> { result.wait { $0 }! }
 }
