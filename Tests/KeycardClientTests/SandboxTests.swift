@@ -209,16 +209,43 @@ final class SandboxTests: XCTestCase {
     XCTAssertLessThan(late, 0.2)
   }
 
+  /// Ctrl-C during a slow transfer on the I/O thread (a call started, as
+  /// kc.parallel's are, then waited for): it is cancelled as promptly.
+  func testSIGINTCancelsAStartedCall() throws {
+    try withHarmlessSIGINT { try sigintCancelsAStartedCall() }
+  }
+
+  func sigintCancelsAStartedCall() throws {
+    let sb = try SandboxProcess()
+    try sb.setFaults("latency=10s")
+    let client = try sb.client()
+    let handle = client.start(call()) { _ in }
+    let (e, late) = interrupted(afterMicroseconds: 300_000) { _ = try handle.wait() }
+    XCTAssertEqual(e?.kind, .cancelled)
+    XCTAssertEqual(e?.attempts, 1)
+    XCTAssertLessThan(late, 0.2)
+    XCTAssertEqual(client.transport.transfersHere, 0, "the transfer ran on the I/O thread")
+    // The interrupt is spent: the next call goes through.
+    try sb.setFaults("")
+    XCTAssertEqual(try client.start(call()) { _ in }.wait().status, 200)
+  }
+
   /// Sends a call and raises SIGINT from another thread after a delay; the
   /// error and how long the call went on after the signal.
   func sendInterrupted(_ client: KeycardClient, afterMicroseconds delay: useconds_t) -> (KeycardError?, Double) {
+    interrupted(afterMicroseconds: delay) { _ = try client.send(call()) }
+  }
+
+  /// Runs `body`, raising SIGINT from another thread after a delay; the
+  /// error it threw and how long it went on after the signal.
+  func interrupted(afterMicroseconds delay: useconds_t, _ body: () throws -> Void) -> (KeycardError?, Double) {
     let signalled = Moment()
     let thread = startThread {
       usleep(delay)
       signalled.at = monotonicNow()
       kill(getpid(), SIGINT)
     }
-    let e = expectError { _ = try client.send(call()) }
+    let e = expectError(body)
     let finished = monotonicNow()
     pthread_join(thread, nil)
     return (e, finished - signalled.at)
