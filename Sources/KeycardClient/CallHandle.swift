@@ -47,7 +47,7 @@ public final class CallHandle: Sendable {
   /// Waits for the outcome (at once if it is in); Ctrl-C meanwhile cancels
   /// the call. The completion given to start() has run, or runs, as well.
   public func wait() throws(KeycardError) -> APIResponse {
-    if let done = outcome.update({ $0 }) { return try done.get() }
+    if let done = outcome.value { return try done.get() }
     // A Ctrl-C meanwhile wakes the I/O thread, which cancels the transfer.
     return try Interrupt.during { outcome.wait { $0 }! }.get()
   }

@@ -237,7 +237,7 @@ public final class KeycardClient: Sendable {
     case .clientCredentials(let id, let secret):
       let now = monotonicNow()
       // One lock: a fetch that ends between a look at the cache and a look
-      // at fetchingToken would otherwise leave this caller starting another.
+      // at `fetching` would otherwise leave this caller starting another.
       let (cached, first) = tokens.withLock { s -> (String?, Bool) in
         if let t = s.token, now < t.expiresAt - 10 { return (t.value, false) }
         s.waiters.append(body)

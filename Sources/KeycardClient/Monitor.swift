@@ -27,7 +27,14 @@ final class Monitor<State: Sendable>: @unchecked Sendable {
     mutex.deallocate()
   }
 
-  /// Changes (or reads) the state, then wakes every waiter.
+  /// The state now.
+  var value: State {
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
+    return state
+  }
+
+  /// Changes the state, then wakes every waiter.
   func update<R>(_ body: (inout State) throws -> R) rethrows -> R {
     pthread_mutex_lock(mutex)
     defer {

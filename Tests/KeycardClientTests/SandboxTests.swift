@@ -418,7 +418,7 @@ func startThread(_ body: @escaping () -> Void) -> pthread_t {
 final class Results: Sendable {
   private let items = Monitor<[Result<APIResponse, KeycardError>]>([])
   func append(_ r: Result<APIResponse, KeycardError>) { items.update { $0.append(r) } }
-  var all: [Result<APIResponse, KeycardError>] { items.update { $0 } }
+  var all: [Result<APIResponse, KeycardError>] { items.value }
   func wait(count: Int, seconds: Double) -> Bool {
     items.wait(seconds: seconds) { $0.count >= count ? true : nil } ?? false
   }
