@@ -431,8 +431,12 @@ func withHarmlessSIGINT(_ body: () throws -> Void) rethrows {
 }
 
 /// When something happened, written by another thread.
-final class Moment: @unchecked Sendable {
-  var at = 0.0
+final class Moment: Sendable {
+  private let time = Mutex(0.0)
+  var at: Double {
+    get { time.withLock { $0 } }
+    set { time.withLock { $0 = newValue } }
+  }
 }
 
 final class TraceLines: Sendable {
