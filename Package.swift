@@ -37,6 +37,7 @@ var package = Package(
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LuaShim", "CLua", "Threads"]),
     .testTarget(name: "LuaJSONTests", dependencies: ["LuaJSON", "LuaKit", "LuaShim", "CLua"]),
     .testTarget(name: "KeycardClientTests", dependencies: ["KeycardClient", "Threads"]),
+    .testTarget(name: "ThreadsTests", dependencies: ["Threads", "CThreads"]),
   ]
 )
 

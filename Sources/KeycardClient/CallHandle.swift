@@ -1,10 +1,11 @@
+import Synchronization
 import Threads
 
 /// One logical API call in flight: its attempts, their waits, and the one
 /// X-Client-Request-ID they all carry. Steps run on the caller's thread
 /// (the first) and on the I/O thread (the rest); a lock keeps them apart
 /// from cancel().
-public final class CallHandle: @unchecked Sendable {
+public final class CallHandle: Sendable {
   private enum State {
     case idle  // between steps: getting a token, or waiting to retry
     case sending(TransferID)
@@ -22,12 +23,14 @@ public final class CallHandle: @unchecked Sendable {
   /// The thread that will wait for this call at once (KeycardClient.send):
   /// attempts begun on it run there (Transport.performHere).
   private let waiter: ThreadID?
-  private let monitor = Monitor()
-  // Guarded by monitor:
-  private var state = State.idle
-  private var attempt = 0
-  private var refreshedAfter401 = false
-  private var outcome: Result<APIResponse, KeycardError>?
+  private struct Progress {
+    var state = State.idle
+    var attempt = 0
+    var refreshedAfter401 = false
+  }
+  private let progress = Mutex(Progress())
+  /// Set once, when the call ends; wait() sleeps on it.
+  private let outcome = Monitor<Result<APIResponse, KeycardError>?>(nil)
 
   init(
     client: KeycardClient, call: APICall, waiter: ThreadID? = nil,
@@ -44,25 +47,20 @@ public final class CallHandle: @unchecked Sendable {
   /// Waits for the outcome (at once if it is in); Ctrl-C meanwhile cancels
   /// the call. The completion given to start() has run, or runs, as well.
   public func wait() throws(KeycardError) -> APIResponse {
-    if let done = monitor.withLock({ outcome }) { return try done.get() }
+    if let done = outcome.value { return try done.get() }
     // A Ctrl-C meanwhile wakes the I/O thread, which cancels the transfer.
-    return try Interrupt.during {
-      monitor.withLock {
-        while outcome == nil { monitor.wait(ms: 1_000) }
-        return outcome!
-      }
-    }.get()
+    return try Interrupt.during { outcome.wait { $0 }! }.get()
   }
 
   /// Cancels the call: it completes with a `cancelled` error at once (if it
   /// was waiting) or when its transfer stops (within a poll round).
   public func cancel() {
-    let action = monitor.withLock { () -> TransferID?? in
-      switch state {
+    let action = progress.withLock { p -> TransferID?? in
+      switch p.state {
       case .done: return .none
       case .sending(let id): return .some(id)
       case .idle:
-        state = .done
+        p.state = .done
         return .some(nil)
       }
     }
@@ -75,10 +73,10 @@ public final class CallHandle: @unchecked Sendable {
 
   /// The next attempt: credentials, then the transfer.
   func step() {
-    let n = monitor.withLock { () -> Int? in
-      if case .done = state { return nil }
-      attempt += 1
-      return attempt
+    let n = progress.withLock { p -> Int? in
+      if case .done = p.state { return nil }
+      p.attempt += 1
+      return p.attempt
     }
     guard let n else { return }
     if !call.authenticated {
@@ -114,16 +112,16 @@ public final class CallHandle: @unchecked Sendable {
     }
     // Started under the lock, so cancel() sees the transfer's ID (the
     // completion runs on the I/O thread, after this returns).
-    monitor.withLock {
-      if case .done = state { return }
-      state = .sending(client.transport.start(request) { [self] in received($0, attempt: attempt) })
+    progress.withLock { p in
+      if case .done = p.state { return }
+      p.state = .sending(client.transport.start(request) { [self] in received($0, attempt: attempt) })
     }
   }
 
   private func received(_ result: Result<HTTPResponse, TransportError>, attempt: Int) {
-    let stillOn = monitor.withLock { () -> Bool in
-      if case .done = state { return false }
-      state = .idle
+    let stillOn = progress.withLock { p -> Bool in
+      if case .done = p.state { return false }
+      p.state = .idle
       return true
     }
     guard stillOn else { return }
@@ -151,9 +149,9 @@ public final class CallHandle: @unchecked Sendable {
       if response.status == 401, call.authenticated, call.token == nil,
         case .clientCredentials = client.configuration.credentials
       {
-        let first = monitor.withLock { () -> Bool in
-          defer { refreshedAfter401 = true }
-          return !refreshedAfter401
+        let first = progress.withLock { p -> Bool in
+          defer { p.refreshedAfter401 = true }
+          return !p.refreshedAfter401
         }
         if first {
           client.invalidateToken()
@@ -186,14 +184,14 @@ public final class CallHandle: @unchecked Sendable {
     e.method = e.method ?? call.method
     e.path = e.path ?? call.path
     e.requestID = requestID
-    e.attempts = monitor.withLock { attempt }
+    e.attempts = progress.withLock { $0.attempt }
     return e
   }
 
   private func finish(_ result: Result<APIResponse, KeycardError>) {
-    let first = monitor.withLock { () -> Bool in
-      if case .done = state { return false }
-      state = .done
+    let first = progress.withLock { p -> Bool in
+      if case .done = p.state { return false }
+      p.state = .done
       return true
     }
     guard first else { return }
@@ -204,10 +202,7 @@ public final class CallHandle: @unchecked Sendable {
   }
 
   private func report(_ result: Result<APIResponse, KeycardError>) {
-    monitor.withLock {
-      outcome = result
-      monitor.broadcast()
-    }
+    outcome.update { $0 = result }
     completion(result)
   }
 }

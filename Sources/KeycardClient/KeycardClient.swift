@@ -54,7 +54,7 @@ public struct APIResponse: Sendable {
 
 /// The Keycard API client: authentication, retries, errors and tracing over
 /// the libcurl transport. It knows nothing of Lua.
-public final class KeycardClient: @unchecked Sendable {
+public final class KeycardClient: Sendable {
   /// kcsh's version, defined here only: the User-Agent and `kcsh --version`
   /// read it (KcshVersion.version).
   public static let version = "0.1.0"
@@ -62,8 +62,13 @@ public final class KeycardClient: @unchecked Sendable {
   public let configuration: Configuration
   public let transport: Transport
   public let redactor = Redactor()
-  /// Where trace lines go (stderr by default).
-  public var traceSink: @Sendable (String) -> Void = { writeStderr($0 + "\n") }
+  /// Where trace lines go (stderr by default). The I/O thread reads this and
+  /// randomJitter, so they are locked.
+  public var traceSink: @Sendable (String) -> Void {
+    get { sink.withLock { $0 } }
+    set { sink.withLock { $0 = newValue } }
+  }
+  private let sink = Mutex<@Sendable (String) -> Void>({ writeStderr($0 + "\n") })
   /// Switched by kc.trace on the Lua thread, read on the I/O thread too.
   public var tracing: Bool {
     get { tracingFlag.load(ordering: .relaxed) }
@@ -71,15 +76,22 @@ public final class KeycardClient: @unchecked Sendable {
   }
   private let tracingFlag = Atomic<Bool>(false)
   /// The share taken off a backoff (0-25%); replaceable in tests.
-  var randomJitter: @Sendable () -> Double = { Double.random(in: 0..<0.25) }
+  var randomJitter: @Sendable () -> Double {
+    get { jitter.withLock { $0 } }
+    set { jitter.withLock { $0 = newValue } }
+  }
+  private let jitter = Mutex<@Sendable () -> Double>({ Double.random(in: 0..<0.25) })
 
-  private let monitor = Monitor()
-  // Guarded by monitor:
-  private var token: (value: String, expiresAt: Double)?
-  private var fetchingToken = false
-  private var tokenWaiters: [@Sendable (Result<String?, KeycardError>) -> Void] = []
+  /// The client-credentials token and the calls waiting for one.
+  private struct TokenState {
+    var token: (value: String, expiresAt: Double)?
+    var fetching = false
+    var waiters: [@Sendable (Result<String?, KeycardError>) -> Void] = []
+    var fetched = 0
+  }
+  private let tokens = Mutex(TokenState())
   /// Counts tokens fetched, for tests and traces.
-  public private(set) var tokensFetched = 0
+  public var tokensFetched: Int { tokens.withLock { $0.fetched } }
 
   public init(configuration: Configuration, environment: Environment = .process) throws(KeycardError) {
     self.configuration = configuration
@@ -225,12 +237,12 @@ public final class KeycardClient: @unchecked Sendable {
     case .clientCredentials(let id, let secret):
       let now = monotonicNow()
       // One lock: a fetch that ends between a look at the cache and a look
-      // at fetchingToken would otherwise leave this caller starting another.
-      let (cached, first) = monitor.withLock { () -> (String?, Bool) in
-        if let t = token, now < t.expiresAt - 10 { return (t.value, false) }
-        tokenWaiters.append(body)
-        defer { fetchingToken = true }
-        return (nil, !fetchingToken)
+      // at `fetching` would otherwise leave this caller starting another.
+      let (cached, first) = tokens.withLock { s -> (String?, Bool) in
+        if let t = s.token, now < t.expiresAt - 10 { return (t.value, false) }
+        s.waiters.append(body)
+        defer { s.fetching = true }
+        return (nil, !s.fetching)
       }
       if let cached { return body(.success("Authorization: Bearer \(cached)")) }
       if first { fetchToken(id: id, secret: secret) }
@@ -238,24 +250,24 @@ public final class KeycardClient: @unchecked Sendable {
   }
 
   /// Forgets the cached token (the next call fetches a new one).
-  public func invalidateToken() { monitor.withLock { token = nil } }
+  public func invalidateToken() { tokens.withLock { $0.token = nil } }
 
   /// The cached client-credentials token (tests check it never leaks).
-  var cachedToken: String? { monitor.withLock { token?.value } }
+  var cachedToken: String? { tokens.withLock { $0.token?.value } }
 
   /// Replaces the cached token (tests: a token the server no longer knows).
   func setCachedToken(_ value: String, lifetime: Double) {
-    monitor.withLock { token = (value, monotonicNow() + lifetime) }
+    tokens.withLock { $0.token = (value, monotonicNow() + lifetime) }
   }
 
   /// Hands the outcome of a token request to every call waiting for it.
   private func tokenDone(_ result: Result<String, KeycardError>) {
-    let waiters = monitor.withLock { () -> [@Sendable (Result<String?, KeycardError>) -> Void] in
+    let waiters = tokens.withLock { s -> [@Sendable (Result<String?, KeycardError>) -> Void] in
       defer {
-        tokenWaiters.removeAll()
-        fetchingToken = false
+        s.waiters.removeAll()
+        s.fetching = false
       }
-      return tokenWaiters
+      return s.waiters
     }
     for w in waiters { w(result.map { "Authorization: Bearer \($0)" }) }
   }
@@ -281,9 +293,9 @@ public final class KeycardClient: @unchecked Sendable {
         }
         let lifetime = fields.number("expires_in") ?? 3600
         redactor.add(access)
-        monitor.withLock {
-          token = (access, monotonicNow() + lifetime)
-          tokensFetched += 1
+        tokens.withLock {
+          $0.token = (access, monotonicNow() + lifetime)
+          $0.fetched += 1
         }
         tokenDone(.success(access))
       case .failure(var e):

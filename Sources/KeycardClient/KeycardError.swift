@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A failed API call, as scripts see it: an API answer that was not 2xx, or
 /// no answer at all. Its text never contains a key, secret or token: every
 /// message passes through the client's redactor before it gets here.
@@ -65,20 +67,19 @@ public struct KeycardError: Error, Sendable, CustomStringConvertible {
 
 /// Replaces every known secret in a text with "[redacted]", so no message,
 /// trace or error can carry one even when a server echoes it back.
-public final class Redactor: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var secrets: Set<String> = []
+public final class Redactor: Sendable {
+  private let secrets = Mutex<Set<String>>([])
 
   public init() {}
 
   public func add(_ secret: String) {
     // Short strings would redact ordinary words; real secrets are long.
     guard secret.utf8.count >= 8 else { return }
-    monitor.withLock { _ = secrets.insert(secret) }
+    secrets.withLock { _ = $0.insert(secret) }
   }
 
   public func scrub(_ text: String) -> String {
-    let all = monitor.withLock { secrets }
+    let all = secrets.withLock { $0 }
     var text = text
     for s in all where text.contains(s) { text = text.replacing(s, with: "[redacted]") }
     return text

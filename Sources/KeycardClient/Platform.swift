@@ -1,46 +1,5 @@
 @preconcurrency import Glibc
 
-/// A pthread mutex with a condition variable: the I/O thread and the Lua
-/// thread meet here (Foundation's locks would cost start-up time).
-final class Monitor: @unchecked Sendable {
-  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-  private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-  init() {
-    pthread_mutex_init(mutex, nil)
-    var attr = pthread_condattr_t()
-    pthread_condattr_init(&attr)
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-    pthread_cond_init(cond, &attr)
-    pthread_condattr_destroy(&attr)
-  }
-
-  deinit {
-    pthread_cond_destroy(cond)
-    pthread_mutex_destroy(mutex)
-    cond.deallocate()
-    mutex.deallocate()
-  }
-
-  func withLock<R>(_ body: () throws -> R) rethrows -> R {
-    pthread_mutex_lock(mutex)
-    defer { pthread_mutex_unlock(mutex) }
-    return try body()
-  }
-
-  /// Waits (the lock held) until signalled or `ms` milliseconds pass.
-  func wait(ms: Int) {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    let ns = Int(ts.tv_nsec) + (ms % 1000) * 1_000_000
-    ts.tv_sec += ms / 1000 + ns / 1_000_000_000
-    ts.tv_nsec = ns % 1_000_000_000
-    pthread_cond_timedwait(cond, mutex, &ts)
-  }
-
-  func broadcast() { pthread_cond_broadcast(cond) }
-}
-
 /// Monotonic time in seconds.
 func monotonicNow() -> Double {
   var ts = timespec()

@@ -1,4 +1,5 @@
 @preconcurrency import Glibc
+import Synchronization
 import Threads
 
 /// A kcsh-sandbox child on a free loopback port: the one way Swift starts a
@@ -11,7 +12,7 @@ import Threads
 /// the REPL does not reach it. What it writes on stderr while it starts is
 /// shown only if it fails; afterwards its stderr goes to ours and its stdout
 /// is read and dropped.
-public final class SandboxChild {
+public final class SandboxChild: Sendable {
   public struct Failure: Error, CustomStringConvertible {
     public let message: String
 
@@ -27,7 +28,7 @@ public final class SandboxChild {
   public let baseURL: String
   public let apiKey: String
   private let stdinFD: Int32
-  private var stopped = false
+  private let stopped = Atomic<Bool>(false)
 
   /// How long the child may take to print its address.
   public static let startTimeoutMilliseconds: Int32 = 30_000
@@ -87,8 +88,7 @@ public final class SandboxChild {
   /// Stops the child (once): closes its stdin and waits; if it is still
   /// there after 2 s, SIGTERM; after 2 s more, SIGKILL.
   public func stop() {
-    guard !stopped else { return }
-    stopped = true
+    guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
     Self.stop(pid: pid, stdinFD: stdinFD)
   }
 

@@ -6,7 +6,10 @@ import LuaShim
 /// was raised (a table with fields, say), so callers get the structure. An
 /// error thrown out of Lua and rethrown by a Swift function raises the very
 /// value Lua raised (same table, same metatable), not the copy.
-public struct LuaError: Error, CustomStringConvertible {
+///
+/// Swift makes every Error Sendable, and its Lua values are not (LuaRef): they
+/// are only read on the Lua thread that raised them.
+public struct LuaError: Error, @unchecked Sendable, CustomStringConvertible {
   public var message: String
   public var traceback: String?
   public var value: LuaValue?

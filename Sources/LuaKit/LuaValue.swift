@@ -4,7 +4,7 @@ import LuaShim
 
 /// A Lua value copied into Swift. Tables are copied deeply; functions,
 /// userdata and threads are held by reference.
-public enum LuaValue: Hashable, Sendable {
+public enum LuaValue: Hashable {
   case `nil`
   case boolean(Bool)
   case integer(Int64)
@@ -44,7 +44,7 @@ public struct LuaString: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A Lua table copied into Swift: keys 1...n in `array`, the rest in `hash`.
-public struct LuaTable: Hashable, Sendable {
+public struct LuaTable: Hashable {
   public var array: [LuaValue]
   public var hash: [LuaValue: LuaValue]
   public init(array: [LuaValue] = [], hash: [LuaValue: LuaValue] = [:]) {
@@ -62,10 +62,10 @@ public struct LuaTable: Hashable, Sendable {
 /// `LuaState.ref(at:)`) kept alive in the registry while Swift holds it.
 /// Use it on the Lua thread only. Once its VM is closed it is inert.
 ///
-/// It is Sendable so that `LuaValue` can be, but only its owner thread may
-/// touch the state: released on another thread, it leaves its registry slot
-/// taken (a small leak) rather than race with Lua.
-public final class LuaRef: Hashable, @unchecked Sendable {
+/// Not Sendable: only its owner thread may touch the state. Should one still
+/// be released elsewhere (inside a thrown LuaError), it leaves its registry
+/// slot taken (a small leak) rather than race with Lua.
+public final class LuaRef: Hashable {
   let ref: Int32
   weak var vm: LuaVM?
   public let type: LuaType

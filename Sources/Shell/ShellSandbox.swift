@@ -1,5 +1,6 @@
 @preconcurrency import Glibc
 import KeycardClient
+import Synchronization
 
 /// kcsh's own sandbox, for `--sandbox` and when nothing names credentials:
 /// `kcsh-sandbox` (next to the kcsh binary) as a SandboxChild with the demo
@@ -9,8 +10,9 @@ enum ShellSandbox {
 
   /// The running child; read by the atexit handler (os.exit ends the process
   /// from inside Lua).
-  nonisolated(unsafe) private static var child: SandboxChild?
-  nonisolated(unsafe) private static var atexitInstalled = false
+  private static let child = Mutex<SandboxChild?>(nil)
+  /// Registers the handler the first time it is read (a static let runs once).
+  private static let stopAtExit: Void = { atexit { ShellSandbox.stopRunning() } }()
 
   /// Starts the child, sets KEYCARD_API_BASE_URL and KEYCARD_API_API_KEY in
   /// kcsh's environment (for programs the script runs) and returns both.
@@ -22,11 +24,8 @@ enum ShellSandbox {
       throw Failure(message: "--sandbox needs kcsh-sandbox next to kcsh, and \(path) is missing")
     }
     let started = try SandboxChild(path: path, arguments: ["--port", "0", "--demo", "--exit-with-stdin"])
-    child = started
-    if !atexitInstalled {
-      atexitInstalled = true
-      atexit { ShellSandbox.stopRunning() }
-    }
+    child.withLock { $0 = started }
+    _ = stopAtExit
     setenv("KEYCARD_API_BASE_URL", started.baseURL, 1)
     setenv("KEYCARD_API_API_KEY", started.apiKey, 1)
     return (started.baseURL, started.apiKey)
@@ -34,8 +33,6 @@ enum ShellSandbox {
 
   /// Stops the child, if one runs.
   static func stopRunning() {
-    guard let running = child else { return }
-    child = nil
-    running.stop()
+    child.withLock { $0.take() }?.stop()
   }
 }

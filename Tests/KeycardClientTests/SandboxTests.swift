@@ -1,3 +1,4 @@
+import Synchronization
 import XCTest
 
 @testable import KeycardClient
@@ -193,31 +194,51 @@ final class SandboxTests: XCTestCase {
     transport.shutdown()
   }
 
-  /// Ctrl-C while the caller waits: SIGINT cancels the transfer.
+  /// Ctrl-C during a slow transfer cancels it within 200 ms, whichever path
+  /// carries it: the caller's own thread (send waits, so the transfer runs
+  /// there) or the I/O thread (a call started, as kc.parallel's are, then
+  /// waited for).
   func testSIGINTCancelsAWaitingCall() throws {
-    try withHarmlessSIGINT { try sigintCancelsAWaitingCall() }
+    try withHarmlessSIGINT { try sigintCancelsASlowTransfer(started: false) }
   }
 
-  func sigintCancelsAWaitingCall() throws {
+  func testSIGINTCancelsAStartedCall() throws {
+    try withHarmlessSIGINT { try sigintCancelsASlowTransfer(started: true) }
+  }
+
+  func sigintCancelsASlowTransfer(started: Bool) throws {
     let sb = try SandboxProcess()
     try sb.setFaults("latency=10s")
     let client = try sb.client()
-    let (e, late) = sendInterrupted(client, afterMicroseconds: 300_000)
+    let send = { [self] () throws in
+      _ = try started ? client.start(call()) { _ in }.wait() : client.send(call())
+    }
+    let (e, late) = interrupted(afterMicroseconds: 300_000, send)
     XCTAssertEqual(e?.kind, .cancelled)
     XCTAssertEqual(e?.attempts, 1)
     XCTAssertLessThan(late, 0.2)
+    XCTAssertEqual(client.transport.transfersHere, started ? 0 : 1)
+    // The interrupt is spent: the next call goes through.
+    try sb.setFaults("")
+    XCTAssertNoThrow(try send())
   }
 
   /// Sends a call and raises SIGINT from another thread after a delay; the
   /// error and how long the call went on after the signal.
   func sendInterrupted(_ client: KeycardClient, afterMicroseconds delay: useconds_t) -> (KeycardError?, Double) {
+    interrupted(afterMicroseconds: delay) { _ = try client.send(call()) }
+  }
+
+  /// Runs `body`, raising SIGINT from another thread after a delay; the
+  /// error it threw and how long it went on after the signal.
+  func interrupted(afterMicroseconds delay: useconds_t, _ body: () throws -> Void) -> (KeycardError?, Double) {
     let signalled = Moment()
     let thread = startThread {
       usleep(delay)
       signalled.at = monotonicNow()
       kill(getpid(), SIGINT)
     }
-    let e = expectError { _ = try client.send(call()) }
+    let e = expectError(body)
     let finished = monotonicNow()
     pthread_join(thread, nil)
     return (e, finished - signalled.at)
@@ -387,22 +408,12 @@ func startThread(_ body: @escaping () -> Void) -> pthread_t {
   return thread
 }
 
-final class Results: @unchecked Sendable {
-  private let m = Monitor()
-  private var items: [Result<APIResponse, KeycardError>] = []
-  func append(_ r: Result<APIResponse, KeycardError>) {
-    m.withLock {
-      items.append(r)
-      m.broadcast()
-    }
-  }
-  var all: [Result<APIResponse, KeycardError>] { m.withLock { items } }
+final class Results: Sendable {
+  private let items = Monitor<[Result<APIResponse, KeycardError>]>([])
+  func append(_ r: Result<APIResponse, KeycardError>) { items.update { $0.append(r) } }
+  var all: [Result<APIResponse, KeycardError>] { items.value }
   func wait(count: Int, seconds: Double) -> Bool {
-    let until = monotonicNow() + seconds
-    return m.withLock {
-      while items.count < count && monotonicNow() < until { m.wait(ms: 100) }
-      return items.count >= count
-    }
+    items.wait(seconds: seconds) { $0.count >= count ? true : nil } ?? false
   }
 }
 
@@ -420,33 +431,23 @@ func withHarmlessSIGINT(_ body: () throws -> Void) rethrows {
 }
 
 /// When something happened, written by another thread.
-final class Moment: @unchecked Sendable {
-  var at = 0.0
+final class Moment: Sendable {
+  private let time = Mutex(0.0)
+  var at: Double {
+    get { time.withLock { $0 } }
+    set { time.withLock { $0 = newValue } }
+  }
 }
 
-final class TraceLines: @unchecked Sendable {
-  private let m = Monitor()
-  private var lines: [String] = []
-  func append(_ s: String) { m.withLock { lines.append(s) } }
-  var all: [String] { m.withLock { lines } }
+final class TraceLines: Sendable {
+  private let lines = Mutex<[String]>([])
+  func append(_ s: String) { lines.withLock { $0.append(s) } }
+  var all: [String] { lines.withLock { $0 } }
 }
 
 /// A caller blocked until its transfer completes.
-final class Waiter: @unchecked Sendable {
-  private let monitor = Monitor()
-  private var result: Result<HTTPResponse, TransportError>?
-
-  func finish(_ r: Result<HTTPResponse, TransportError>) {
-    monitor.withLock {
-      result = r
-      monitor.broadcast()
-    }
-  }
-
-  func wait() -> Result<HTTPResponse, TransportError> {
-    monitor.withLock {
-      while result == nil { monitor.wait(ms: 1_000) }
-      return result!
-    }
-  }
+final class Waiter: Sendable {
+  private let result = Monitor<Result<HTTPResponse, TransportError>?>(nil)
+  func finish(_ r: Result<HTTPResponse, TransportError>) { result.update { $0 = r } }
+  func wait() -> Result<HTTPResponse, TransportError> { result.wait { $0 }! }
 }
