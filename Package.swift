@@ -30,7 +30,7 @@ var package = Package(
     .target(name: "LuaKit", dependencies: ["LuaShim", "CLua", "Threads"]),
     .target(
       name: "Shell",
-      dependencies: ["LuaKit", "LuaShim", "CLua", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
+      dependencies: ["LuaKit", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
     .target(name: "LuaJSON", dependencies: ["CLua"]),
     .target(name: "KeycardClient", dependencies: ["CCurl", "Threads"]),
     .executableTarget(name: "kcsh", dependencies: ["Shell"]),

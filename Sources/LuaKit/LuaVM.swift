@@ -29,7 +29,7 @@ import LuaShim
 /// from one thread. Swift functions that capture their VM strongly keep it
 /// open: capture `LuaState` (or the VM weakly) instead.
 public final class LuaVM {
-  public let L: OpaquePointer
+  let L: OpaquePointer
   public var state: LuaState { LuaState(L) }
 
   /// A new state; `openLibraries` opens all standard libraries.
@@ -47,7 +47,7 @@ public final class LuaVM {
     // Thrown once self.L is set, deinit runs and closes the state.
     guard kcsh_guard_allocator(L) != 0 else { throw LuaError("cannot create state: not enough memory") }
     kcsh_setowner(L, Unmanaged.passUnretained(self).toOpaque())
-    if openLibraries { try state.check(kcsh_popenlibs(L)) }
+    if openLibraries { try state.openLibraries() }
   }
 
   deinit {
@@ -69,6 +69,10 @@ public final class LuaVM {
   public func collectGarbage() {
     _ = kcsh_gc(L, LUA_GCCOLLECT, 0)
   }
+
+  /// Generational mode with default parameters, as lua.c sets it after
+  /// opening the libraries.
+  public func useGenerationalGC() { kcsh_gc_generational(L) }
 
   /// Bytes of memory Lua uses (`collectgarbage("count")` * 1024).
   public var memoryInUse: Int {

@@ -1,6 +1,4 @@
-import CLua
 import LuaKit
-import LuaShim
 
 /// Shows Lua values readably, as `vim.print` does: tables nested and
 /// indented, keys sorted, shared or cyclic tables labelled (`<1>{ … }`, then
@@ -86,8 +84,6 @@ private struct Builder {
     colors ? Array("\u{1B}[\(sgr)m".utf8) + text + Array("\u{1B}[0m".utf8) : text
   }
 
-  var L: OpaquePointer { state.L }
-
   mutating func node(at index: Int32, depth: Int, top: Bool = false) throws(LuaError) -> Node {
     let index = state.absolute(index)
     switch state.type(at: index) {
@@ -111,7 +107,7 @@ private struct Builder {
   /// the same value gets the same name, as in vim.inspect.
   mutating func handle(at index: Int32) -> String {
     let name = state.type(at: index).name
-    guard let p = lua_topointer(L, index) else { return "<\(name)>" }
+    guard let p = state.pointer(at: index) else { return "<\(name)>" }
     if let id = otherIds[p] { return "<\(name) \(id)>" }
     let id = otherCounts[name, default: 0] + 1
     otherCounts[name] = id
@@ -120,29 +116,23 @@ private struct Builder {
   }
 
   func hasToString(at index: Int32) -> Bool {
-    guard lua_getmetatable(L, index) != 0 else { return false }
+    guard state.pushMetatable(at: index) else { return false }
     defer { state.pop() }
     let t = state.rawGet(-1, field: "__tostring")
     state.pop()
     return t != .nil
   }
 
-  func numberText(at index: Int32) -> [UInt8] {
-    state.pushValue(at: index)  // lua_tolstring converts in place: a copy
-    defer { state.pop() }
-    var len = 0
-    guard let p = lua_tolstring(L, -1, &len) else { return [] }
-    return Array(UnsafeRawBufferPointer(start: p, count: len))
-  }
+  func numberText(at index: Int32) -> [UInt8] { state.convertedBytes(at: index) ?? [] }
 
   mutating func table(at index: Int32, depth: Int) throws(LuaError) -> Node {
-    guard let p = lua_topointer(L, index) else { return .atom(Array("{}".utf8)) }
+    guard let p = state.pointer(at: index) else { return .atom(Array("{}".utf8)) }
     if let id = tableIds[p] {
       referenced.insert(id)
       return .reference(id: id)
     }
-    lua_pushnil(L)
-    let empty = lua_next(L, index) == 0
+    state.pushNil()
+    let empty = try !state.next(index)
     if !empty { state.pop(2) }
     if empty { return .atom(Array("{}".utf8)) }
     if depth >= maxDepth { return .atom(Array("{...}".utf8)) }
@@ -153,7 +143,7 @@ private struct Builder {
     // The sequence 1..n first, as a list.
     var items: [Node] = []
     var n: Int64 = 0
-    while lua_rawgeti(L, index, n + 1) != LUA_TNIL {
+    while state.rawGet(index, n + 1) != .nil {
       defer { state.pop() }
       items.append(try node(at: -1, depth: depth + 1))
       n += 1
@@ -162,24 +152,24 @@ private struct Builder {
 
     // Then the other keys, sorted first so that labels come before the
     // references to them in reading order.
-    lua_createtable(L, 0, 0)
+    state.newTable()
     let keys = state.top
     var sortKeys: [SortKey] = []
-    lua_pushnil(L)
-    while lua_next(L, index) != 0 {
+    state.pushNil()
+    while try state.next(index) {
       state.pop()
-      if lua_isinteger(L, -1) != 0, let i = state.integer(at: -1), i >= 1, i <= n { continue }
+      if state.isInteger(at: -1), let i = state.integer(at: -1), i >= 1, i <= n { continue }
       sortKeys.append(sortKey(at: -1, position: sortKeys.count + 1))
       state.pushValue(at: -1)
-      lua_rawseti(L, keys, Int64(sortKeys.count))
+      state.rawSet(keys, Int64(sortKeys.count))
     }
     sortKeys.sort()
     var fields: [(key: [UInt8], value: Node)] = []
     for k in sortKeys {
-      lua_rawgeti(L, keys, Int64(k.position))
+      state.rawGet(keys, Int64(k.position))
       let key = try keyText(at: -1, depth: depth)
       state.pushValue(at: -1)
-      lua_rawget(L, index)
+      state.rawGet(index)
       defer { state.pop(2) }
       fields.append((key, try node(at: -1, depth: depth + 1)))
     }

@@ -1,6 +1,6 @@
 import CLua
 import LuaJSON
-import LuaKit
+@testable import LuaKit
 import LuaShim
 import XCTest
 
