@@ -37,6 +37,8 @@ var package = Package(
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "LuaShim", "CLua", "Threads"]),
     .testTarget(name: "LuaJSONTests", dependencies: ["LuaJSON", "LuaKit", "LuaShim", "CLua"]),
     .testTarget(name: "KeycardClientTests", dependencies: ["KeycardClient", "Threads"]),
+    // Printer, Completer and argument parsing, through `@testable import Shell`.
+    .testTarget(name: "ShellTests", dependencies: ["Shell", "LuaKit"]),
   ]
 )
 
