@@ -58,8 +58,15 @@ public struct Printer: Sendable {
 private indirect enum Node {
   case atom([UInt8])
   /// A table shown in full; `id` tells it from others, for labels.
-  case table(id: Int, items: [Node], fields: [(key: [UInt8], value: Node)])
+  case table(id: Int, items: [Node], fields: [(key: Key, value: Node)])
   /// A table already shown (on the path, or before).
+  case reference(id: Int)
+}
+
+/// A field's key: its text, or a table shown before, whose label number is
+/// only known once the whole value is built.
+private enum Key {
+  case text([UInt8])
   case reference(id: Int)
 }
 
@@ -164,7 +171,7 @@ private struct Builder {
       state.rawSet(keys, Int64(sortKeys.count))
     }
     sortKeys.sort()
-    var fields: [(key: [UInt8], value: Node)] = []
+    var fields: [(key: Key, value: Node)] = []
     for k in sortKeys {
       state.rawGet(keys, Int64(k.position))
       let key = try keyText(at: -1, depth: depth)
@@ -178,17 +185,14 @@ private struct Builder {
   }
 
   /// `name` for identifiers, `["a b"]`, `[10]`, `[true]`, `[<table 2>]`.
-  mutating func keyText(at index: Int32, depth: Int) throws(LuaError) -> [UInt8] {
+  mutating func keyText(at index: Int32, depth: Int) throws(LuaError) -> Key {
     let index = state.absolute(index)
-    if let bytes = state.bytes(at: index), isLuaName(bytes) { return bytes }
-    var text: [UInt8] = [UInt8(ascii: "[")]
+    if let bytes = state.bytes(at: index), isLuaName(bytes) { return .text(bytes) }
     switch try node(at: index, depth: maxDepth) {
-    case .atom(let a): text += a
-    case .reference(let id): text += Array("<table \(id)>".utf8)
-    case .table: text += Array("{...}".utf8)
+    case .atom(let a): return .text([UInt8(ascii: "[")] + a + [UInt8(ascii: "]")])
+    case .reference(let id): return .reference(id: id)
+    case .table: return .text(Array("[{...}]".utf8))
     }
-    text.append(UInt8(ascii: "]"))
-    return text
   }
 
   func sortKey(at index: Int32, position: Int) -> SortKey {
@@ -296,6 +300,13 @@ private struct Layout {
     labels[id].map { Array("<\($0)>".utf8) } ?? []
   }
 
+  func text(_ key: Key) -> [UInt8] {
+    switch key {
+    case .text(let t): t
+    case .reference(let id): Array("[<table \(labels[id] ?? id)>]".utf8)
+    }
+  }
+
   /// The one-line form, or nil when it is longer than `budget` columns.
   func flat(_ node: Node, budget: Int) -> [UInt8]? {
     var out: [UInt8] = []
@@ -327,7 +338,7 @@ private struct Layout {
       for field in fields {
         guard first || put(Array(", ".utf8)) else { return false }
         first = false
-        guard put(field.key + Array(" = ".utf8)),
+        guard put(text(field.key) + Array(" = ".utf8)),
           appendFlat(field.value, into: &out, used: &used, budget: budget)
         else { return false }
       }
@@ -339,7 +350,7 @@ private struct Layout {
   func write(_ node: Node, column: Int, level: Int, into out: inout [UInt8]) {
     let id: Int
     let items: [Node]
-    let fields: [(key: [UInt8], value: Node)]
+    let fields: [(key: Key, value: Node)]
     switch node {
     case .atom(let a):
       out += a
@@ -390,8 +401,9 @@ private struct Layout {
       if !first { out.append(UInt8(ascii: ",")) }
       first = false
       out.append(UInt8(ascii: "\n"))
-      out += pad + field.key + Array(" = ".utf8)
-      write(field.value, column: inner + columns(field.key) + 3, level: level + 1, into: &out)
+      let key = text(field.key)
+      out += pad + key + Array(" = ".utf8)
+      write(field.value, column: inner + columns(key) + 3, level: level + 1, into: &out)
     }
     out.append(UInt8(ascii: "\n"))
     out += [UInt8](repeating: UInt8(ascii: " "), count: level * printer.indent)

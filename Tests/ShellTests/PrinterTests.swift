@@ -49,6 +49,11 @@ final class PrinterTests: XCTestCase {
     XCTAssertEqual(
       try show("local s = {1}; return {a = s, b = s, c = {2}}"),
       "{ a = <1>{ 1 }, b = <table 1>, c = { 2 } }")
+    // A table as a key is shown by reference, with the label it got.
+    XCTAssertEqual(try show("local k = {1}; return {k, [k] = 'v'}"), "{ <1>{ 1 }, [<table 1>] = \"v\" }")
+    XCTAssertEqual(
+      try show("local k = {1}; local t = {[k] = 1}; t.self = t; return {t, k}"),
+      "{ <1>{ self = <table 1>, [{...}] = 1 }, { 1 } }")  // other keys after strings
   }
 
   func testFunctionsAndUserdataAreNumberedHandles() throws {
