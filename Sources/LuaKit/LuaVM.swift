@@ -13,7 +13,14 @@
 // LuaRef. Tables on the stack: getField/setField and getTable/setTable (with
 // metamethods, protected), rawGet/rawSet (without). Swift objects:
 // push(object:metatable:setup:), object(at:...), checkObject. Coroutines
-// driven from Swift: newThread(), resume(nargs:).
+// driven from Swift: newThread(), resume(nargs:). Raw access where the
+// shell needs it: pushMetatable/setMetatable, next (protected), pointer(at:),
+// push(cFunction:) and push(lightUserdata:) for C functions called through
+// call(nargs:nresults:); and for lua.c-style code, LuaStatus with pcall,
+// loadFile and loadBuffer, which leave the error value on the stack.
+//
+// The raw lua_State (LuaState.L, LuaVM.L) is internal: outside LuaKit no
+// code can call Lua's C API, so none can make a call that raises.
 //
 // The rules that keep it safe: a Swift function never raises or yields
 // itself (it returns, and LuaShim's C trampoline raises or yields after the
