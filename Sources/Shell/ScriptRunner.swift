@@ -136,7 +136,7 @@ final class ScriptRunner {
     guard !status.isOK else { return status }
     if let message = state.convertedBytes(at: -1) {
       CLIOutput.error(progname + ": ")
-      CLIOutput.error(cString: message)
+      CLIOutput.error(upToNUL: message)
       CLIOutput.error("\n")
     } else {
       CLIOutput.error("\(progname): (error message not a string)\n")
@@ -308,7 +308,7 @@ enum CLIOutput {
   static func write(_ text: String) { put(text, to: 1) }
   static func error(_ text: String) { put(text, to: 2) }
   /// The bytes up to the first NUL, as lua.c's `%s` writes a message.
-  static func error(cString bytes: [UInt8]) {
+  static func error(upToNUL bytes: [UInt8]) {
     fflush(nil)
     bytes.withUnsafeBytes { all in
       writeAll(UnsafeRawBufferPointer(rebasing: all[..<(bytes.firstIndex(of: 0) ?? bytes.count)]), to: 2)
