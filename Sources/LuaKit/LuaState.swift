@@ -186,9 +186,9 @@ public struct LuaState {
     return Array(UnsafeRawBufferPointer(start: p, count: len))
   }
 
-  /// The address of a table, function, userdata or thread at `index` (its
-  /// identity: the same value gives the same pointer while it lives); nil
-  /// for other types.
+  /// The address of the value at `index` (`lua_topointer`): its identity
+  /// for tables, functions, userdata, threads and strings, while it lives;
+  /// a light userdata's own pointer; nil for nil, booleans and numbers.
   public func pointer(at index: Int32) -> UnsafeRawPointer? { lua_topointer(L, index) }
 
   /// Calls `body` with the bytes of the string at `index`, without copying.

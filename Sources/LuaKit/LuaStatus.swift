@@ -3,8 +3,8 @@ import LuaShim
 
 /// A Lua status (`LUA_OK`, `LUA_ERRRUN`, `LUA_ERRSYNTAX`…), for code that
 /// follows lua.c, which reports an error from the value left on the stack
-/// rather than from a thrown `LuaError` (ScriptRunner prints its exact
-/// bytes, as lua5.4 does).
+/// rather than from a thrown `LuaError`: its exact bytes (a `LuaError`'s
+/// message is text), converted as `lua_tostring` does (`convertedBytes`).
 public struct LuaStatus: RawRepresentable, Equatable, Sendable {
   public let rawValue: Int32
   public init(rawValue: Int32) { self.rawValue = rawValue }
