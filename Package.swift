@@ -30,7 +30,7 @@ var package = Package(
     .target(name: "LuaKit", dependencies: ["LuaShim", "CLua", "Threads"]),
     .target(
       name: "Shell",
-      dependencies: ["LuaKit", "LuaShim", "CLua", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
+      dependencies: ["LuaKit", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
     .target(name: "LuaJSON", dependencies: ["CLua"]),
     .target(name: "KeycardClient", dependencies: ["CCurl", "Threads"]),
     .executableTarget(name: "kcsh", dependencies: ["Shell"]),
@@ -38,6 +38,8 @@ var package = Package(
     .testTarget(name: "LuaJSONTests", dependencies: ["LuaJSON", "LuaKit", "LuaShim", "CLua"]),
     .testTarget(name: "KeycardClientTests", dependencies: ["KeycardClient", "Threads"]),
     .testTarget(name: "ThreadsTests", dependencies: ["Threads", "CThreads"]),
+    // Printer, Completer and argument parsing, through `@testable import Shell`.
+    .testTarget(name: "ShellTests", dependencies: ["Shell", "LuaKit"]),
   ]
 )
 

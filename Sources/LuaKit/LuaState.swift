@@ -14,10 +14,13 @@ import LuaShim
 /// Pushing methods make room on the stack themselves (a Swift function starts
 /// with `LUA_MINSTACK`, 20, free slots), and stop the process rather than
 /// write past the stack if it cannot grow (over a million slots).
+///
+/// The raw `lua_State` is internal: code outside LuaKit cannot make a call
+/// that raises, because it cannot make a call at all except through here.
 public struct LuaState {
-  public let L: OpaquePointer
+  let L: OpaquePointer
 
-  public init(_ L: OpaquePointer) { self.L = L }
+  init(_ L: OpaquePointer) { self.L = L }
 
   /// The VM that owns this state (nil only while it is being closed).
   public var vm: LuaVM? {
@@ -84,6 +87,21 @@ public struct LuaState {
     room(1)
     _ = lua_pushlstring(L, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
   }
+  /// Pushes a light userdata: a bare pointer, for a C function to read
+  /// (a buffer it decodes, say). Lua neither owns nor checks it.
+  public func push(lightUserdata p: UnsafeMutableRawPointer?) {
+    room(1)
+    lua_pushlightuserdata(L, p)
+  }
+
+  /// Pushes a C function (no upvalues; this cannot raise). It runs under
+  /// Lua's rules, so it may raise: call it with `call(nargs:nresults:)`,
+  /// which is protected, as for any Lua function.
+  public func push(cFunction f: lua_CFunction) {
+    room(1)
+    kcsh_pushcfunction(L, f)
+  }
+
   /// Pushes the value `ref` holds; nil if it belongs to another (or a
   /// closed) VM, whose registry slot would mean something else here.
   public func push(_ ref: LuaRef) {
@@ -155,6 +173,23 @@ public struct LuaState {
 
   /// The string at `index` as bytes.
   public func bytes(at index: Int32) -> [UInt8]? { withBytes(at: index) { Array($0) } }
+
+  /// `lua_tolstring` without changing the stack: the bytes of a string, or
+  /// of a number as Lua writes it (`%.14g`, integers in full); nil for any
+  /// other type. No metamethod runs.
+  public func convertedBytes(at index: Int32) -> [UInt8]? {
+    guard type(at: index) == .number else { return bytes(at: index) }
+    pushValue(at: index)  // lua_tolstring converts in place: a copy
+    defer { pop() }
+    var len = 0
+    guard let p = lua_tolstring(L, -1, &len) else { return nil }
+    return Array(UnsafeRawBufferPointer(start: p, count: len))
+  }
+
+  /// The address of the value at `index` (`lua_topointer`): its identity
+  /// for tables, functions, userdata, threads and strings, while it lives;
+  /// a light userdata's own pointer; nil for nil, booleans and numbers.
+  public func pointer(at index: Int32) -> UnsafeRawPointer? { lua_topointer(L, index) }
 
   /// Calls `body` with the bytes of the string at `index`, without copying.
   /// The buffer is valid only during the call.
@@ -271,6 +306,13 @@ public struct LuaState {
     return LuaType(rawValue: lua_rawget(L, t)) ?? .nil
   }
 
+  /// Replaces the key on top with `t[key]` without metamethods, for the
+  /// table at `index`, and returns its type.
+  @discardableResult
+  public func rawGet(_ index: Int32) -> LuaType {
+    LuaType(rawValue: lua_rawget(L, index)) ?? .nil
+  }
+
   /// `t[i] = v` without metamethods, for the table at `index` and v on top;
   /// pops v.
   public func rawSet(_ index: Int32, _ i: Int64) { lua_rawseti(L, index, i) }
@@ -320,6 +362,21 @@ public struct LuaState {
   public func pushGlobals() {
     room(1)
     lua_rawgeti(L, kcsh_registryindex(), Int64(LUA_RIDX_GLOBALS))
+  }
+
+  /// Pops the top value into `registry[name]` (the registry has no
+  /// metatable: a plain set). For flags the standard libraries read, such
+  /// as `LUA_NOENV`.
+  public func setRegistryField(_ name: String) {
+    pushRegistry()
+    insert(at: -2)
+    rawSet(-2, field: name)
+    pop()
+  }
+
+  private func pushRegistry() {
+    room(1)
+    lua_pushvalue(L, kcsh_registryindex())
   }
 
   /// Pushes the global `name` (raw access to the globals table).

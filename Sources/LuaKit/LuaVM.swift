@@ -13,7 +13,14 @@
 // LuaRef. Tables on the stack: getField/setField and getTable/setTable (with
 // metamethods, protected), rawGet/rawSet (without). Swift objects:
 // push(object:metatable:setup:), object(at:...), checkObject. Coroutines
-// driven from Swift: newThread(), resume(nargs:).
+// driven from Swift: newThread(), resume(nargs:). Raw access where the
+// shell needs it: pushMetatable/setMetatable, next (protected), pointer(at:),
+// push(cFunction:) and push(lightUserdata:) for C functions called through
+// call(nargs:nresults:); and for lua.c-style code, LuaStatus with pcall,
+// loadFile and loadBuffer, which leave the error value on the stack.
+//
+// The raw lua_State (LuaState.L, LuaVM.L) is internal: outside LuaKit no
+// code can call Lua's C API, so none can make a call that raises.
 //
 // The rules that keep it safe: a Swift function never raises or yields
 // itself (it returns, and LuaShim's C trampoline raises or yields after the
@@ -29,7 +36,7 @@ import LuaShim
 /// from one thread. Swift functions that capture their VM strongly keep it
 /// open: capture `LuaState` (or the VM weakly) instead.
 public final class LuaVM {
-  public let L: OpaquePointer
+  let L: OpaquePointer
   public var state: LuaState { LuaState(L) }
 
   /// A new state; `openLibraries` opens all standard libraries.
@@ -47,7 +54,7 @@ public final class LuaVM {
     // Thrown once self.L is set, deinit runs and closes the state.
     guard kcsh_guard_allocator(L) != 0 else { throw LuaError("cannot create state: not enough memory") }
     kcsh_setowner(L, Unmanaged.passUnretained(self).toOpaque())
-    if openLibraries { try state.check(kcsh_popenlibs(L)) }
+    if openLibraries { try state.openLibraries() }
   }
 
   deinit {
@@ -69,6 +76,10 @@ public final class LuaVM {
   public func collectGarbage() {
     _ = kcsh_gc(L, LUA_GCCOLLECT, 0)
   }
+
+  /// Generational mode with default parameters, as lua.c sets it after
+  /// opening the libraries.
+  public func useGenerationalGC() { kcsh_gc_generational(L) }
 
   /// Bytes of memory Lua uses (`collectgarbage("count")` * 1024).
   public var memoryInUse: Int {

@@ -268,6 +268,17 @@ int kcsh_ptolstring(lua_State *L, int idx) {
   return protected_call(L, 1, 1, 0);
 }
 
+static int next_k(lua_State *L) { /* t, k */
+  return lua_next(L, 1) ? 2 : 0; /* none: the call pads nil, nil */
+}
+int kcsh_pnext(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_pushcfunction(L, next_k);
+  lua_pushvalue(L, idx);
+  lua_rotate(L, -3, -1); /* fn, t, k */
+  return protected_call(L, 2, 2, 0);
+}
+
 static int openlibs_k(lua_State *L) {
   luaL_openlibs(L);
   return 0;

@@ -1,6 +1,4 @@
-import CLua
 import LuaKit
-import LuaShim
 
 /// Tab completion, after Neovim's `vim._expand_pat`: the names of the chain
 /// before the cursor (`string.fo` -> `string.format`, `s:up` -> `s:upper`),
@@ -75,7 +73,7 @@ struct Completer {
   private func loadKC() {
     let top = state.top
     defer { state.top = top }
-    guard state.getGlobal("kc") == .table, lua_getmetatable(state.L, -1) != 0,
+    guard state.getGlobal("kc") == .table, state.pushMetatable(at: -1),
       state.rawGet(-1, field: "__name") == .string, state.string(at: -1) == "kc",
       state.rawGet(-2, field: "__index") == .function
     else { return }
@@ -108,7 +106,7 @@ struct Completer {
   /// Pushes `getmetatable(v).__index` for the value on top when it is a
   /// table (strings have one: the string library).
   private func pushIndexTable() -> Bool {
-    guard lua_getmetatable(state.L, -1) != 0 else { return false }
+    guard state.pushMetatable(at: -1) else { return false }
     let t = state.rawGet(-1, field: "__index")
     state.remove(at: -2)
     if t == .table { return true }
@@ -120,7 +118,7 @@ struct Completer {
   private func listed(_ index: Int32) -> [String] {
     let top = state.top
     defer { state.top = top }
-    guard lua_getmetatable(state.L, index) != 0, state.rawGet(-1, field: "__complete") == .table
+    guard state.pushMetatable(at: index), state.rawGet(-1, field: "__complete") == .table
     else { return [] }
     return strings(at: -1)
   }
@@ -157,8 +155,8 @@ struct Completer {
     for _ in 0..<8 {
       if state.type(at: -1) == .table {
         let t = state.absolute(-1)
-        lua_pushnil(state.L)
-        while lua_next(state.L, t) != 0 {
+        state.pushNil()
+        while (try? state.next(t)) == true {
           if (!functionsOnly || state.type(at: -1) == .function), state.type(at: -2) == .string,
             let key = state.string(at: -2), wanted(key)
           {
@@ -207,7 +205,7 @@ struct Completer {
   /// Pushes the parameter table for the value on top: its metatable's
   /// `__params` (records) or `_params` through `__index` (collections).
   private func pushParams() -> Bool {
-    if lua_getmetatable(state.L, -1) != 0 {
+    if state.pushMetatable(at: -1) {
       if state.rawGet(-1, field: "__params") == .table { return true }
       state.pop(2)
     }

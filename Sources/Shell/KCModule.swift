@@ -1,9 +1,7 @@
 @preconcurrency import Glibc
-import CLua
 import KeycardClient
 import LuaJSON
 import LuaKit
-import LuaShim
 
 /// The global `kc`: the Keycard API for scripts.
 ///
@@ -40,7 +38,7 @@ public enum KCModule {
       // (kc, key): fill kc, answer the read.
       try context.fill(s, kc: 1)
       s.top = 2
-      lua_rawget(s.L, 1)
+      s.rawGet(1)
       return .results(1)
     })
     state.rawSet(-2, field: "__index")
@@ -61,7 +59,7 @@ public enum KCModule {
       return .results(3)
     })
     state.rawSet(-2, field: "__pairs")
-    lua_setmetatable(state.L, -2)
+    state.setMetatable(-2)
     state.setGlobal("kc")
     state.register("help") { s in
       let n = s.top
@@ -155,7 +153,7 @@ final class KCContext {
       filled = false
       throw error
     }
-    lua_getmetatable(s.L, kc)
+    s.pushMetatable(at: kc)
     s.pushNil()
     s.rawSet(-2, field: "__index")
     s.pop()
@@ -165,11 +163,10 @@ final class KCContext {
   /// rest from kc.init (stdlib/kc), which makes kc.request of the private
   /// native functions.
   private func populate(_ s: LuaState, kc: Int32) throws {
-    let L = s.L
     let kc = s.absolute(kc)
     s.ensureStack(8)
     // kc.json and kc.null come from C (LuaJSON).
-    kcsh_pushcfunction(L, kcjson_open)
+    s.push(cFunction: kcjson_open)
     try s.call(nargs: 0, nresults: 1)
     s.rawGet(-1, field: "null")
     s.rawSet(kc, field: "null")
@@ -236,7 +233,7 @@ final class KCContext {
     s.newTable()
     s.push(function: fail)
     s.rawSet(-2, field: "__index")
-    lua_setmetatable(s.L, -2)
+    s.setMetatable(-2)
     s.rawSet(kc, field: "organizations")
   }
 
@@ -244,7 +241,7 @@ final class KCContext {
   func publicNames(_ s: LuaState, kc: Int32) -> [String] {
     var names: [String] = []
     s.pushNil()
-    while lua_next(s.L, kc) != 0 {
+    while (try? s.next(kc)) == true {
       s.pop()
       if let k = s.string(at: -1), !k.hasPrefix("_") { names.append(k) }
     }
@@ -281,7 +278,6 @@ final class KCContext {
   /// is wanted as it came (`raw`); argument errors are raised. The field
   /// names were checked by kc.request (stdlib/kc/request.lua).
   func parseCall(_ s: LuaState) throws -> (call: APICall, raw: Bool) {
-    let L = s.L
     try s.checkTable(1)
     s.rawGet(1, field: "method")
     let method = s.string(at: -1) ?? "GET"
@@ -346,12 +342,12 @@ final class KCContext {
         s.pop()
       } else {
         // Encode in C under pcall: the encoder raises on NaN, cycles...
-        kcsh_pushcfunction(L, kcjson_encode)
+        s.push(cFunction: kcjson_encode)
         s.insert(at: -2)
-        if kcsh_pcall(L, 1, 1, 0) != LUA_OK {
-          let message = s.string(at: -1) ?? "cannot encode"
-          s.pop()
-          throw LuaError("kc.request: body: \(message)")
+        do {
+          try s.call(nargs: 1, nresults: 1)
+        } catch {
+          throw LuaError("kc.request: body: \(error.value?.text ?? "cannot encode")")
         }
         body = s.bytes(at: -1)
         s.pop()
@@ -408,7 +404,6 @@ final class KCContext {
   func pushOutcome(
     _ s: LuaState, _ call: APICall, _ outcome: Result<APIResponse, KeycardError>, raw: Bool
   ) -> LuaResult {
-    let L = s.L
     let response: APIResponse
     switch outcome {
     case .success(let r):
@@ -424,15 +419,16 @@ final class KCContext {
     } else if response.body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) {
       s.push(true)
     } else {
-      let status = response.body.withUnsafeBytes { buf -> Int32 in
-        kcsh_pushcfunction(L, kcjson_decode_buffer)
-        lua_pushlightuserdata(L, UnsafeMutableRawPointer(mutating: buf.baseAddress))
-        lua_pushinteger(L, lua_Integer(buf.count))
-        return kcsh_pcall(L, 2, 1, 0)
+      // Decoded in C under pcall, straight from the body's bytes.
+      let decoded = response.body.withUnsafeBytes { buf -> Result<Void, LuaError> in
+        s.push(cFunction: kcjson_decode_buffer)
+        s.push(lightUserdata: UnsafeMutableRawPointer(mutating: buf.baseAddress))
+        s.push(buf.count)
+        return Result { () throws(LuaError) in try s.call(nargs: 2, nresults: 1) }
       }
-      if status != LUA_OK {
-        let message = s.string(at: -1) ?? "invalid JSON"
-        s.pop(2)
+      if case .failure(let error) = decoded {
+        let message = error.value?.text ?? "invalid JSON"
+        s.pop()  // the `true`
         s.push(false)
         pushError(
           s,

@@ -1,6 +1,5 @@
 @preconcurrency import Glibc
 import CEdit
-import LuaShim
 import Threads
 
 /// What asking for a line gave.

@@ -1,6 +1,4 @@
-import CLua
 import LuaKit
-import LuaShim
 
 /// Shows Lua values readably, as `vim.print` does: tables nested and
 /// indented, keys sorted, shared or cyclic tables labelled (`<1>{ … }`, then
@@ -60,8 +58,15 @@ public struct Printer: Sendable {
 private indirect enum Node {
   case atom([UInt8])
   /// A table shown in full; `id` tells it from others, for labels.
-  case table(id: Int, items: [Node], fields: [(key: [UInt8], value: Node)])
+  case table(id: Int, items: [Node], fields: [(key: Key, value: Node)])
   /// A table already shown (on the path, or before).
+  case reference(id: Int)
+}
+
+/// A field's key: its text, or a table shown before, whose label number is
+/// only known once the whole value is built.
+private enum Key {
+  case text([UInt8])
   case reference(id: Int)
 }
 
@@ -86,8 +91,6 @@ private struct Builder {
     colors ? Array("\u{1B}[\(sgr)m".utf8) + text + Array("\u{1B}[0m".utf8) : text
   }
 
-  var L: OpaquePointer { state.L }
-
   mutating func node(at index: Int32, depth: Int, top: Bool = false) throws(LuaError) -> Node {
     let index = state.absolute(index)
     switch state.type(at: index) {
@@ -111,7 +114,7 @@ private struct Builder {
   /// the same value gets the same name, as in vim.inspect.
   mutating func handle(at index: Int32) -> String {
     let name = state.type(at: index).name
-    guard let p = lua_topointer(L, index) else { return "<\(name)>" }
+    guard let p = state.pointer(at: index) else { return "<\(name)>" }
     if let id = otherIds[p] { return "<\(name) \(id)>" }
     let id = otherCounts[name, default: 0] + 1
     otherCounts[name] = id
@@ -120,29 +123,23 @@ private struct Builder {
   }
 
   func hasToString(at index: Int32) -> Bool {
-    guard lua_getmetatable(L, index) != 0 else { return false }
+    guard state.pushMetatable(at: index) else { return false }
     defer { state.pop() }
     let t = state.rawGet(-1, field: "__tostring")
     state.pop()
     return t != .nil
   }
 
-  func numberText(at index: Int32) -> [UInt8] {
-    state.pushValue(at: index)  // lua_tolstring converts in place: a copy
-    defer { state.pop() }
-    var len = 0
-    guard let p = lua_tolstring(L, -1, &len) else { return [] }
-    return Array(UnsafeRawBufferPointer(start: p, count: len))
-  }
+  func numberText(at index: Int32) -> [UInt8] { state.convertedBytes(at: index) ?? [] }
 
   mutating func table(at index: Int32, depth: Int) throws(LuaError) -> Node {
-    guard let p = lua_topointer(L, index) else { return .atom(Array("{}".utf8)) }
+    guard let p = state.pointer(at: index) else { return .atom(Array("{}".utf8)) }
     if let id = tableIds[p] {
       referenced.insert(id)
       return .reference(id: id)
     }
-    lua_pushnil(L)
-    let empty = lua_next(L, index) == 0
+    state.pushNil()
+    let empty = try !state.next(index)
     if !empty { state.pop(2) }
     if empty { return .atom(Array("{}".utf8)) }
     if depth >= maxDepth { return .atom(Array("{...}".utf8)) }
@@ -153,7 +150,7 @@ private struct Builder {
     // The sequence 1..n first, as a list.
     var items: [Node] = []
     var n: Int64 = 0
-    while lua_rawgeti(L, index, n + 1) != LUA_TNIL {
+    while state.rawGet(index, n + 1) != .nil {
       defer { state.pop() }
       items.append(try node(at: -1, depth: depth + 1))
       n += 1
@@ -162,24 +159,24 @@ private struct Builder {
 
     // Then the other keys, sorted first so that labels come before the
     // references to them in reading order.
-    lua_createtable(L, 0, 0)
+    state.newTable()
     let keys = state.top
     var sortKeys: [SortKey] = []
-    lua_pushnil(L)
-    while lua_next(L, index) != 0 {
+    state.pushNil()
+    while try state.next(index) {
       state.pop()
-      if lua_isinteger(L, -1) != 0, let i = state.integer(at: -1), i >= 1, i <= n { continue }
+      if state.isInteger(at: -1), let i = state.integer(at: -1), i >= 1, i <= n { continue }
       sortKeys.append(sortKey(at: -1, position: sortKeys.count + 1))
       state.pushValue(at: -1)
-      lua_rawseti(L, keys, Int64(sortKeys.count))
+      state.rawSet(keys, Int64(sortKeys.count))
     }
     sortKeys.sort()
-    var fields: [(key: [UInt8], value: Node)] = []
+    var fields: [(key: Key, value: Node)] = []
     for k in sortKeys {
-      lua_rawgeti(L, keys, Int64(k.position))
+      state.rawGet(keys, Int64(k.position))
       let key = try keyText(at: -1, depth: depth)
       state.pushValue(at: -1)
-      lua_rawget(L, index)
+      state.rawGet(index)
       defer { state.pop(2) }
       fields.append((key, try node(at: -1, depth: depth + 1)))
     }
@@ -188,17 +185,14 @@ private struct Builder {
   }
 
   /// `name` for identifiers, `["a b"]`, `[10]`, `[true]`, `[<table 2>]`.
-  mutating func keyText(at index: Int32, depth: Int) throws(LuaError) -> [UInt8] {
+  mutating func keyText(at index: Int32, depth: Int) throws(LuaError) -> Key {
     let index = state.absolute(index)
-    if let bytes = state.bytes(at: index), isLuaName(bytes) { return bytes }
-    var text: [UInt8] = [UInt8(ascii: "[")]
+    if let bytes = state.bytes(at: index), isLuaName(bytes) { return .text(bytes) }
     switch try node(at: index, depth: maxDepth) {
-    case .atom(let a): text += a
-    case .reference(let id): text += Array("<table \(id)>".utf8)
-    case .table: text += Array("{...}".utf8)
+    case .atom(let a): return .text([UInt8(ascii: "[")] + a + [UInt8(ascii: "]")])
+    case .reference(let id): return .reference(id: id)
+    case .table: return .text(Array("[{...}]".utf8))
     }
-    text.append(UInt8(ascii: "]"))
-    return text
   }
 
   func sortKey(at index: Int32, position: Int) -> SortKey {
@@ -306,6 +300,13 @@ private struct Layout {
     labels[id].map { Array("<\($0)>".utf8) } ?? []
   }
 
+  func text(_ key: Key) -> [UInt8] {
+    switch key {
+    case .text(let t): t
+    case .reference(let id): Array("[<table \(labels[id] ?? id)>]".utf8)
+    }
+  }
+
   /// The one-line form, or nil when it is longer than `budget` columns.
   func flat(_ node: Node, budget: Int) -> [UInt8]? {
     var out: [UInt8] = []
@@ -337,7 +338,7 @@ private struct Layout {
       for field in fields {
         guard first || put(Array(", ".utf8)) else { return false }
         first = false
-        guard put(field.key + Array(" = ".utf8)),
+        guard put(text(field.key) + Array(" = ".utf8)),
           appendFlat(field.value, into: &out, used: &used, budget: budget)
         else { return false }
       }
@@ -349,7 +350,7 @@ private struct Layout {
   func write(_ node: Node, column: Int, level: Int, into out: inout [UInt8]) {
     let id: Int
     let items: [Node]
-    let fields: [(key: [UInt8], value: Node)]
+    let fields: [(key: Key, value: Node)]
     switch node {
     case .atom(let a):
       out += a
@@ -400,8 +401,9 @@ private struct Layout {
       if !first { out.append(UInt8(ascii: ",")) }
       first = false
       out.append(UInt8(ascii: "\n"))
-      out += pad + field.key + Array(" = ".utf8)
-      write(field.value, column: inner + columns(field.key) + 3, level: level + 1, into: &out)
+      let key = text(field.key)
+      out += pad + key + Array(" = ".utf8)
+      write(field.value, column: inner + columns(key) + 3, level: level + 1, into: &out)
     }
     out.append(UInt8(ascii: "\n"))
     out += [UInt8](repeating: UInt8(ascii: " "), count: level * printer.indent)

@@ -1,8 +1,6 @@
 @preconcurrency import Glibc
 import CEdit
-import CLua
 import LuaKit
-import LuaShim
 import Threads
 
 /// The interactive loop, after lua.c's `doREPL`: read a chunk (trying
@@ -108,7 +106,7 @@ public struct REPL {
   func evaluate(base: Int32) {
     state.interruptible {
       do throws(LuaError) {
-        try state.call(nargs: 0, nresults: LUA_MULTRET)
+        try state.call(nargs: 0)
         if state.top > base {
           // __tostring runs Lua code, so printing stays interruptible too.
           let printer = printer(columns: terminalColumns())

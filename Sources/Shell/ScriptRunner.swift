@@ -1,7 +1,5 @@
 @preconcurrency import Glibc
-import CLua
 import LuaKit
-import LuaShim
 
 /// kcsh's entry point: lua.c's `main` and `pmain`, so that scripts run
 /// exactly as under lua5.4 (same options, `arg` table, LUA_INIT, error
@@ -33,9 +31,9 @@ public enum Kcsh {
     // lua.c's two arguments: unused here, but they take the same stack
     // slots, so a script overflows the stack at the same depth.
     state.push(Int(argc))
-    lua_pushlightuserdata(state.L, argv)
-    let status = kcsh_pcall(state.L, 2, 0, 0)
-    if status != LUA_OK {
+    state.push(lightUserdata: argv)
+    let status = state.pcall(nargs: 2, nresults: 0, traceback: false)
+    if !status.isOK {
       _ = runner.report(status)
       runner.exitStatus = 1
     }
@@ -49,7 +47,6 @@ public enum Kcsh {
 /// dostring, dolibrary, handle_script, handle_luainit, createargtable).
 final class ScriptRunner {
   let state: LuaState
-  let L: OpaquePointer
   /// argv as the process got it: bytes, not necessarily UTF-8.
   let argv: [UnsafeMutablePointer<CChar>]
   let progname: String
@@ -57,7 +54,6 @@ final class ScriptRunner {
 
   init(state: LuaState, argv: [UnsafeMutablePointer<CChar>], progname: String) {
     self.state = state
-    self.L = state.L
     self.argv = argv
     self.progname = progname
   }
@@ -98,20 +94,21 @@ final class ScriptRunner {
     }
     if args.ignoreEnvironment {  // tells the package library to ignore LUA_PATH...
       state.push(true)
-      lua_setfield(L, kcsh_registryindex(), "LUA_NOENV")
+      state.setRegistryField("LUA_NOENV")
     }
-    let opened = kcsh_popenlibs(L)
-    if opened != LUA_OK {
-      _ = report(opened)
+    do {
+      try state.openLibraries()
+    } catch {
+      CLIOutput.error("\(progname): \(error.message)\n")
       return 1
     }
     createArgTable(script: args.script)
     StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
     KCModule.install(state, options: .init(profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname))
     useGenerationalGC()
-    if !args.ignoreEnvironment && handleLuaInit() != LUA_OK { return 1 }
+    if !args.ignoreEnvironment && !handleLuaInit().isOK { return 1 }
     if try !runArguments(args.actions) { return 1 }
-    if args.script < argv.count, try handleScript(args.script) != LUA_OK { return 1 }
+    if args.script < argv.count, try !handleScript(args.script).isOK { return 1 }
     if args.interactive {
       return REPL(state: state).run()
     } else if args.script == argv.count && !args.hasExecute && !args.showVersion {
@@ -121,7 +118,7 @@ final class ScriptRunner {
       }
       // lua.c ignores this chunk's status; kcsh runs stdin as `lua5.4 -`
       // does, so a failing script exits with 1.
-      if dofile(nil) != LUA_OK { return 1 }
+      if !dofile(nil).isOK { return 1 }
     }
     return 0
   }
@@ -130,16 +127,16 @@ final class ScriptRunner {
 
   /// lua.c's `docall`: calls the function below `nargs` arguments with the
   /// message handler (traceback) and Ctrl-C armed for the length of the call.
-  func docall(nargs: Int32, nresults: Int32) -> Int32 {
-    state.interruptible { kcsh_pcall_traceback(L, nargs, nresults) }
+  func docall(nargs: Int32, nresults: Int32 = LuaState.allResults) -> LuaStatus {
+    state.interruptible { state.pcall(nargs: nargs, nresults: nresults, traceback: true) }
   }
 
   /// lua.c's `report`: prints the message on top (if status is an error).
-  func report(_ status: Int32) -> Int32 {
-    guard status != LUA_OK else { return status }
-    if let message = lua_tolstring(L, -1, nil) {
+  func report(_ status: LuaStatus) -> LuaStatus {
+    guard !status.isOK else { return status }
+    if let message = state.convertedBytes(at: -1) {
       CLIOutput.error(progname + ": ")
-      CLIOutput.error(cString: message)
+      CLIOutput.error(upToNUL: message)
       CLIOutput.error("\n")
     } else {
       CLIOutput.error("\(progname): (error message not a string)\n")
@@ -148,25 +145,25 @@ final class ScriptRunner {
     return status
   }
 
-  func dochunk(_ status: Int32) -> Int32 {
+  func dochunk(_ status: LuaStatus) -> LuaStatus {
     var status = status
-    if status == LUA_OK { status = docall(nargs: 0, nresults: 0) }
+    if status.isOK { status = docall(nargs: 0, nresults: 0) }
     return report(status)
   }
 
   /// Runs a file, or stdin when `name` is nil.
-  func dofile(_ name: UnsafePointer<CChar>?) -> Int32 {
-    dochunk(luaL_loadfilex(L, name, nil))
+  func dofile(_ name: UnsafePointer<CChar>?) -> LuaStatus {
+    dochunk(state.loadFile(name))
   }
 
-  func dostring(_ code: UnsafePointer<CChar>, name: String) -> Int32 {
-    dochunk(luaL_loadbufferx(L, code, strlen(code), name, nil))
+  func dostring(_ code: UnsafePointer<CChar>, name: String) -> LuaStatus {
+    dochunk(state.loadBuffer(UnsafeRawBufferPointer(start: code, count: strlen(code)), name: name))
   }
 
   /// lua.c's `dolibrary`: `[g=]mod` runs `g = require "mod"`. Without `g`,
   /// the global is the module's name up to a '-' (`-l mod-1.2` sets `mod`),
   /// as lua.c does since 5.4.5.
-  func dolibrary(_ spec: [UInt8]) throws -> Int32 {
+  func dolibrary(_ spec: [UInt8]) throws -> LuaStatus {
     var global = spec
     var module = spec
     if let eq = spec.firstIndex(of: UInt8(ascii: "=")) {
@@ -181,7 +178,7 @@ final class ScriptRunner {
     state.remove(at: -2)
     state.push(bytes: module)
     let status = docall(nargs: 1, nresults: 1)
-    if status == LUA_OK {
+    if status.isOK {
       state.pushGlobals()
       state.push(bytes: global)
       state.pushValue(at: -3)
@@ -197,11 +194,11 @@ final class ScriptRunner {
     for action in actions {
       switch action {
       case .execute(let v):
-        if dostring(argv[v.index] + v.offset, name: "=(command line)") != LUA_OK { return false }
+        if !dostring(argv[v.index] + v.offset, name: "=(command line)").isOK { return false }
       case .library(let v):
-        if try dolibrary(bytes(argv[v.index] + v.offset)) != LUA_OK { return false }
+        if try !dolibrary(bytes(argv[v.index] + v.offset)).isOK { return false }
       case .warnings:
-        lua_warning(L, "@on", 0)
+        state.warn("@on")
       }
     }
     return true
@@ -209,16 +206,16 @@ final class ScriptRunner {
 
   /// lua.c's `handle_script`: loads the script (stdin for "-", unless "--"
   /// came just before it) and calls it with arg[1...#arg] as `...`.
-  func handleScript(_ index: Int) throws -> Int32 {
+  func handleScript(_ index: Int) throws -> LuaStatus {
     var name: UnsafePointer<CChar>? = UnsafePointer(argv[index])
     if strcmp(argv[index], "-") == 0 && (index == 0 || strcmp(argv[index - 1], "--") != 0) {
       name = nil
     }
     let base = state.top
-    var status = luaL_loadfilex(L, name, nil)
-    if status == LUA_OK {
+    var status = state.loadFile(name)
+    if status.isOK {
       let n = try pushArgs()
-      status = docall(nargs: n, nresults: LUA_MULTRET)
+      status = docall(nargs: n)
     }
     let result = report(status)
     state.top = base
@@ -245,14 +242,14 @@ final class ScriptRunner {
       throw LuaError("stack overflow (too many arguments to script)")
     }
     let table = state.top
-    for i in 0..<n { lua_rawgeti(L, table, i + 1) }
+    for i in 0..<n { state.rawGet(table, i + 1) }
     state.remove(at: table)
     return Int32(n)
   }
 
   /// `#t` for the table at `index`, honouring `__len` (luaL_len).
   private func length(at index: Int32) throws -> Int64 {
-    guard lua_getmetatable(L, index) != 0 else { return Int64(lua_rawlen(L, index)) }
+    guard state.pushMetatable(at: index) else { return Int64(state.rawLength(at: index)) }
     state.pop()
     let t = state.absolute(index)
     try state.load(
@@ -266,14 +263,14 @@ final class ScriptRunner {
 
   /// lua.c's `handle_luainit`: LUA_INIT_5_4, else LUA_INIT; `@file` runs a
   /// file, anything else runs as code named after the variable.
-  func handleLuaInit() -> Int32 {
+  func handleLuaInit() -> LuaStatus {
     var name = "LUA_INIT_5_4"
     var value = getenv(name)
     if value == nil {
       name = "LUA_INIT"
       value = getenv(name)
     }
-    guard let value else { return LUA_OK }
+    guard let value else { return .ok }
     if value[0] == CChar(UInt8(ascii: "@")) { return dofile(value + 1) }
     return dostring(value, name: "=" + name)
   }
@@ -284,16 +281,16 @@ final class ScriptRunner {
   func createArgTable(script: Int) {
     let script = script == argv.count ? 0 : script
     let narg = max(0, argv.count - (script + 1))  // argv may even be empty
-    lua_createtable(L, Int32(clamping: narg), Int32(clamping: script + 1))
+    state.newTable(array: Int32(clamping: narg), hash: Int32(clamping: script + 1))
     for (i, arg) in argv.enumerated() {
-      lua_pushstring(L, arg)
-      lua_rawseti(L, -2, Int64(i - script))
+      state.push(bytes: UnsafeRawBufferPointer(start: arg, count: strlen(arg)))
+      state.rawSet(-2, Int64(i - script))
     }
     state.setGlobal("arg")
   }
 
   /// lua.c sets generational mode after opening the libraries.
-  private func useGenerationalGC() { kcsh_gc_generational(L) }
+  private func useGenerationalGC() { state.vm?.useGenerationalGC() }
 
   private func printVersion() {
     CLIOutput.write(KcshVersion.luaCopyright + "\n")
@@ -310,9 +307,12 @@ final class ScriptRunner {
 enum CLIOutput {
   static func write(_ text: String) { put(text, to: 1) }
   static func error(_ text: String) { put(text, to: 2) }
-  static func error(cString: UnsafePointer<CChar>) {
+  /// The bytes up to the first NUL, as lua.c's `%s` writes a message.
+  static func error(upToNUL bytes: [UInt8]) {
     fflush(nil)
-    writeAll(UnsafeRawBufferPointer(start: cString, count: strlen(cString)), to: 2)
+    bytes.withUnsafeBytes { all in
+      writeAll(UnsafeRawBufferPointer(rebasing: all[..<(bytes.firstIndex(of: 0) ?? bytes.count)]), to: 2)
+    }
   }
 
   private static func put(_ text: String, to fd: Int32) {

@@ -1,5 +1,4 @@
 @preconcurrency import Glibc
-import CLua
 import KeycardClient
 import LuaKit
 

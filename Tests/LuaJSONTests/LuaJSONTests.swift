@@ -11,7 +11,7 @@ final class LuaJSONTests: XCTestCase {
 
   override func setUpWithError() throws {
     vm = try LuaVM()
-    kcsh_pushcfunction(vm.L, kcjson_open)
+    vm.state.push(cFunction: kcjson_open)
     try vm.state.call(nargs: 0, nresults: 1)
     vm.state.setGlobal("json")
     try vm.run(
@@ -365,18 +365,33 @@ final class LuaJSONTests: XCTestCase {
       """#)
   }
 
-  /// decode_buffer reads bytes without a Lua string (response bodies).
+  /// decode_buffer reads bytes without a Lua string (response bodies),
+  /// called as KCModule calls it: a C function and a light userdata through
+  /// LuaKit, in protected mode.
   func testDecodeBuffer() throws {
-    let L = vm.L
-    let bytes = Array(#"{"a":[1,2],"b":"x"}"#.utf8)
-    let status = bytes.withUnsafeBytes { buf -> Int32 in
-      kcsh_pushcfunction(L, kcjson_decode_buffer)
-      lua_pushlightuserdata(L, UnsafeMutableRawPointer(mutating: buf.baseAddress))
-      lua_pushinteger(L, lua_Integer(buf.count))
-      return kcsh_pcall(L, 2, 1, 0)
+    let s = vm.state
+    func decode(_ text: String) throws {
+      let bytes = Array(text.utf8)
+      try bytes.withUnsafeBytes { buf in
+        s.push(cFunction: kcjson_decode_buffer)
+        s.push(lightUserdata: UnsafeMutableRawPointer(mutating: buf.baseAddress))
+        s.push(buf.count)
+        try s.call(nargs: 2, nresults: 1)
+      }
     }
-    XCTAssertEqual(status, LUA_OK)
-    vm.state.setGlobal("decoded")
+    try decode(#"{"a":[1,2],"b":"x"}"#)
+    s.setGlobal("decoded")
     run("assert(decoded.b == 'x' and decoded.a[2] == 2 and json.encode(decoded.a) == '[1,2]')")
+    // The decoder raises on bad input: thrown, and the stack is as before.
+    s.push("below")
+    do {
+      try decode(#"{"a":"#)
+      XCTFail("expected an error")
+    } catch let error as LuaError {
+      XCTAssertTrue(error.value?.text?.hasPrefix("invalid JSON") ?? false, "\(error)")
+    }
+    XCTAssertEqual(s.top, 1)
+    XCTAssertEqual(s.string(at: 1), "below")
+    s.pop()
   }
 }

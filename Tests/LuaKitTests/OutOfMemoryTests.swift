@@ -1,6 +1,6 @@
 import CLua
 import Glibc
-import LuaKit
+@testable import LuaKit
 import LuaShim
 import XCTest
 

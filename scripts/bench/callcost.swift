@@ -3,7 +3,6 @@
 // call Swift functions registered through LuaKit that do the same work, or
 // update captured Swift state. LuaKit is compiled as its own module, -O -wmo,
 // as in a release build of kcsh, so calls into it cross a module boundary.
-import CLua
 import Glibc
 import LuaKit
 
@@ -12,9 +11,10 @@ let n = args.count > 1 ? Int64(args[1]) ?? 10_000_000 : 10_000_000
 let rounds = args.count > 2 ? Int(args[2]) ?? 7 : 7
 
 let vm = try LuaVM()
-// The same work as rawlen: check for a table, push its raw length.
+// The same work as rawlen: check for a table, push its raw length (through
+// LuaKit only, as the shell must: the raw lua_State is internal to it).
 vm.register("swiftlen") { L in
-  if lua_type(L.L, 1) != LUA_TTABLE { throw L.typeError(1, expected: "table") }
+  if L.type(at: 1) != .table { throw L.typeError(1, expected: "table") }
   L.push(Int64(L.rawLength(at: 1)))
   return .results(1)
 }

@@ -76,6 +76,10 @@ int kcsh_pgettable(lua_State *L, int idx);      /* t[k]: key on top -> value */
 int kcsh_psettable(lua_State *L, int idx);      /* t[k] = v: k, v on top */
 int kcsh_ptolstring(lua_State *L, int idx);     /* luaL_tolstring pushed */
 int kcsh_popenlibs(lua_State *L);
+/* lua_next for the table at idx, key on top: pops the key and pushes the next
+ * key and value, or nil and nil at the end. lua_next raises "invalid key to
+ * 'next'" for a key not in the table; here that is the returned status. */
+int kcsh_pnext(lua_State *L, int idx);
 /* Pushes the error value kcsh_pcall_traceback's message handler kept and
  * forgets it, so it is not kept alive or mistaken for a later one. Returns 0
  * (and pushes nil) when the handler did not run, as for memory errors. */
