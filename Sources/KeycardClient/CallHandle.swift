@@ -172,6 +172,7 @@ public final class CallHandle: Sendable {
     let delay = KeycardClient.retryDelay(retry: attempt - 1, response: response, jitter: client.randomJitter())
     let what = response.map { String($0.status) } ?? "connection error"
     client.trace(call.method, url, "\(what), retry in \(Int(delay * 1000)) ms", attempt, started)
+    call.onRetry?(response, delay)
     client.transport.schedule(
       after: delay, fire: { [self] in step() },
       cancel: { [self] in finish(.failure(failure(KeycardError(kind: .cancelled, message: "interrupted")))) })

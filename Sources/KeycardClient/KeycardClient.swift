@@ -27,6 +27,10 @@ public struct APICall: Sendable {
   public var contentType = "application/json"
   /// HTTP Basic credentials (the client-credentials grant); curl encodes them.
   var basicAuth: (user: String, password: String)?
+  /// Told of each retry the call waits for: the answer that asked for it
+  /// (nil after a connection error) and the wait in seconds, on the I/O
+  /// thread. kc.parallel pauses its whole pool when a 429 or 503 asks.
+  public var onRetry: (@Sendable (_ response: HTTPResponse?, _ delay: Double) -> Void)?
 
   public init(
     method: String, path: String, query: [(name: String, value: String)] = [], body: [UInt8]? = nil,

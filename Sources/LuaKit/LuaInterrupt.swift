@@ -14,3 +14,17 @@ extension LuaState {
     }
   }
 }
+
+extension LuaState {
+  /// Makes the coroutine at `index` stop with "interrupted!" on Ctrl-C as
+  /// well: Lua's hooks are per thread, and the handler arms only the main one.
+  public func makeInterruptible(threadAt index: Int32) {
+    kcsh_interruptible_thread(L, index)
+  }
+
+  /// Forgets a Ctrl-C that Swift has answered itself (kc.parallel raises
+  /// `interrupted` with its report), so the hook does not raise it again.
+  public func clearInterrupt() {
+    kcsh_clear_interrupt(L)
+  }
+}

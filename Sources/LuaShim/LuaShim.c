@@ -344,8 +344,37 @@ void kcsh_interrupt(lua_State *L) {
   lua_sethook(L, interrupt_hook, flag, 1);
 }
 
-void kcsh_interrupt_watcher(void *L) { kcsh_interrupt((lua_State *)L); }
+/* Set by the watcher, read by the coroutines' count hook: a hook is per Lua
+ * thread, and the handler cannot know which coroutine is running. */
+static volatile sig_atomic_t interrupt_pending = 0;
+
+void kcsh_interrupt_watcher(void *L) {
+  interrupt_pending = 1;
+  kcsh_interrupt((lua_State *)L);
+}
+
+static void clear_hook(lua_State *L) {
+  if (lua_gethook(L) == interrupt_hook) lua_sethook(L, NULL, 0, 0);
+}
 
 void kcsh_clear_interrupt(lua_State *L) {
-  if (lua_gethook(L) == interrupt_hook) lua_sethook(L, NULL, 0, 0);
+  interrupt_pending = 0;
+  clear_hook(L);
+  /* The watcher armed the main thread; L may be a coroutine of it. */
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  if (main != NULL) clear_hook(main);
+}
+
+static void coroutine_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (interrupt_pending) luaL_error(L, "interrupted!");
+}
+
+void kcsh_interruptible_thread(lua_State *L, int idx) {
+  lua_State *co = lua_tothread(L, idx);
+  /* Every 1000 instructions: a busy loop stops within microseconds, at a
+   * cost too small to measure. A hook the script set is left alone. */
+  if (co != NULL && lua_gethook(co) == NULL) lua_sethook(co, coroutine_hook, LUA_MASKCOUNT, 1000);
 }

@@ -191,6 +191,7 @@ final class KCContext {
     s.rawSet(native, field: "request_async")
     s.push(function: { s in try Self.describeError(s) })
     s.rawSet(native, field: "describe_error")
+    RequestQueue.install(s, native: native, context: self)
     if try Self.stdlibFound(s) {
       s.getGlobal("require")
       s.push("kc.init")

@@ -7,13 +7,14 @@ local M = {}
 
 --- Adds the requests, the resource tree, help and the completion data to `kc`.
 ---@param kc table the native kc table
----@param native {request: function, request_async: function, describe_error: function}
+---@param native {request: function, request_async: function, describe_error: function, queue: function, now: function, isatty: function, interruptible: function}
 function M.install(kc, native)
   require("kc.request").install(kc, native)
   require("kc.tree").install(kc)
   require("kc.csv").install(kc)
   require("kc.json").install(kc)
   require("kc.args").install(kc)
+  require("kc.parallel").install(kc, native)
   require("kc.help").install(kc)
   return kc
 end

@@ -326,10 +326,20 @@ function iter.pages(fetch, mt, count)
   local flight = setmetatable({}, { __gc = function(f)
     if f.pending then f.pending:cancel() end
   end })
+  -- Servers have shipped keyset bugs that repeat rows at equal timestamps,
+  -- or hand back a cursor already seen (a walk that never ends): the ids
+  -- and cursors of this walk so far.
+  local seen, cursors = {}, {}
   local function advance(page)
     items, i, n = page.items or {}, 0, #(page.items or {})
     local info = page.page_info
     if info and info.has_next_page and info.end_cursor then
+      local cursor = info.end_cursor
+      if cursors[cursor] then
+        error("kc: the server sent page cursor '" .. tostring(cursor)
+          .. "' twice in one walk; stopping rather than loop (a paging bug on the server)", 0)
+      end
+      cursors[cursor] = true
       -- Prefetch: the next page travels while the caller works on this one.
       flight.pending = fetch({ after = info.end_cursor }, true)
     else
@@ -352,12 +362,16 @@ function iter.pages(fetch, mt, count)
   end
   -- The per-item path: as little as possible.
   function nextfn()
-    if i < n then
+    while i < n do
       i = i + 1
       local v = items[i]
       items[i] = nil -- the loop keeps no more than two pages alive
-      if mt then setmetatable(v, mt) end
-      return v
+      local id = v.id
+      if id == nil or not seen[id] then
+        if id ~= nil then seen[id] = true end
+        if mt then setmetatable(v, mt) end
+        return v
+      end
     end
     return turn()
   end

@@ -4,6 +4,7 @@
 -- handle. Every request of the tree goes through here.
 
 local check = require("kc.check")
+local parallel = require("kc.parallel")
 
 local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
 
@@ -58,7 +59,14 @@ function request.install(kc, native)
   ---@return any, kc.Meta
   function kc.request(t)
     check_fields(t, "request")
-    local ok, value, meta = raw(t)
+    -- In a kc.parallel task the request travels while other tasks run.
+    local sched = parallel.current()
+    local ok, value, meta
+    if sched then
+      ok, value, meta = sched.await(sched.start(t))
+    else
+      ok, value, meta = raw(t)
+    end
     if ok then return value, meta end
     raise(value, 2)
   end
@@ -98,6 +106,14 @@ function request.install(kc, native)
   ---@return kc.Pending
   function kc.request_async(t)
     check_fields(t, "request_async")
+    local sched = parallel.current()
+    if sched then
+      local id = sched.start(t)
+      return setmetatable({
+        _join = function() return sched.await(id) end,
+        _cancel = function() sched.cancel(id) end,
+      }, Pending)
+    end
     local join, cancel = raw_async(t)
     return setmetatable({ _join = join, _cancel = cancel }, Pending)
   end

@@ -94,8 +94,12 @@ void kcsh_gc_generational(lua_State *L);
 void kcsh_interrupt(lua_State *L);
 /* kcsh_interrupt for a CThreads watcher, whose argument is untyped. */
 void kcsh_interrupt_watcher(void *L);
-/* Removes the interrupt hook, if it is set (not a hook of debug.sethook). */
+/* Removes the interrupt hook, if it is set (not a hook of debug.sethook), and
+ * the mark the coroutines' hook reads. */
 void kcsh_clear_interrupt(lua_State *L);
+/* Makes the coroutine at idx stop with "interrupted!" after a Ctrl-C that
+ * kcsh_interrupt_watcher saw (a count hook; a no-op if it has a hook). */
+void kcsh_interruptible_thread(lua_State *L, int idx);
 
 /* Macros of lua.h as functions. */
 static inline int kcsh_registryindex(void) { return LUA_REGISTRYINDEX; }
