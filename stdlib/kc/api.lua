@@ -488,6 +488,17 @@ api.functions = {
       "kc.request would; handle:cancel() stops it. The transfer runs on the I/O thread meanwhile.",
     example = 'local a = kc.request_async{path = "/organizations/acme"}\n' ..
       'local b = kc.request_async{path = "/organizations/globex"}\nprint(a:wait().name, b:wait().name)' },
+  { name = "parallel", call = "kc.parallel(source, fn, opts)",
+    type = "fun(source: table|kc.Iter<any>|function, fn: fun(item: any, index: integer): any, " ..
+      "opts?: {concurrency?: integer, rate?: number, on_error?: \"stop\"|\"continue\", results?: boolean, " ..
+      "progress?: boolean|string, adaptive?: boolean}): kc.ParallelReport",
+    doc = "fn(item, index) for every item of source (a list, a kc iterator, any iterator function), each in " ..
+      "its own coroutine, with up to opts.concurrency (default 8) requests in flight. Returns a report: ok, " ..
+      "failed, errors ({index, item, error}), results (fn's first value by index), elapsed, requests, " ..
+      "throttled. Options: concurrency, rate (requests a second), on_error (\"stop\" raises the first " ..
+      "failure), results = false, progress (false, or a label), adaptive = false (no AIMD on 429/503).",
+    example = 'local r = kc.parallel(kc.csv.read("people.csv"), function(row)\n' ..
+      '  return org.invitations:create{email = row.email, role = "org_member"}\nend, {concurrency = 16})\nprint(r)' },
   { name = "null", call = "kc.null", type = "kc.Null",
     doc = "An explicit JSON null in a request body (fields marked \"or kc.null\").",
     example = 'sa:update{description = kc.null}' },
