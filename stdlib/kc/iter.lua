@@ -329,15 +329,17 @@ function iter.pages(fetch, mt, count)
   -- Servers have shipped keyset bugs that repeat rows at equal timestamps,
   -- or hand back a cursor already seen (a walk that never ends): the ids
   -- and cursors of this walk so far.
-  local seen, cursors = {}, {}
+  local seen, cursors, broken = {}, {}, nil
   local function advance(page)
     items, i, n = page.items or {}, 0, #(page.items or {})
     local info = page.page_info
     if info and info.has_next_page and info.end_cursor then
       local cursor = info.end_cursor
       if cursors[cursor] then
-        error("kc: the server sent page cursor '" .. tostring(cursor)
-          .. "' twice in one walk; stopping rather than loop (a paging bug on the server)", 0)
+        -- this page's items still come; the walk stops after them
+        done, broken = true, "kc: the server sent page cursor '" .. tostring(cursor)
+          .. "' twice in one walk; stopping rather than loop (a paging bug on the server)"
+        return
       end
       cursors[cursor] = true
       -- Prefetch: the next page travels while the caller works on this one.
@@ -352,6 +354,7 @@ function iter.pages(fetch, mt, count)
     if items == nil then
       advance(fetch({}, false))
     elseif done then
+      if broken then error(broken, 0) end
       return nil
     else
       local h = flight.pending
@@ -376,7 +379,7 @@ function iter.pages(fetch, mt, count)
     return turn()
   end
   local function close()
-    done, items, n = true, {}, 0
+    done, items, n, broken = true, {}, 0, nil
     if flight.pending then
       flight.pending:cancel()
       flight.pending = nil

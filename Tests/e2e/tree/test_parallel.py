@@ -5,7 +5,6 @@ bad arguments. Paging that a buggy server would repeat is here too (the
 iterators kc.parallel walks)."""
 import http.server
 import json
-import os
 import re
 import threading
 import time
@@ -32,15 +31,13 @@ print(r.ok, r.failed, r.requests, r.throttled, ("%%.2f"):format(r.elapsed))
 local inorder = 0
 for i = 1, n do if r.results[i] and r.results[i].email == emails[i] then inorder = inorder + 1 end end
 print(inorder)
-io.stdout:flush()
-%s
 print(org.invitations:each{}:count())
 print(tostring(r))
 '''
 
 
-def creates(sandbox, n, concurrency, opts="{}", before_count=""):
-    lines = ok(CREATES % (n, concurrency, opts, before_count), sandbox)
+def creates(sandbox, n, concurrency, opts="{}"):
+    lines = ok(CREATES % (n, concurrency, opts), sandbox)
     done, failed, requests, throttled, elapsed = lines[0].split("\t")
     return dict(ok=int(done), failed=int(failed), requests=int(requests), throttled=int(throttled),
                 elapsed=float(elapsed), in_order=int(lines[1]), listed=int(lines[2]), text=lines[3])
@@ -53,8 +50,6 @@ def test_2000_creates_at_concurrency_16_in_source_order():
         assert (r["ok"], r["failed"], r["in_order"], r["listed"]) == (2000, 0, 2000, 2000)
         assert r["requests"] == 2000
         assert re.fullmatch(r"kc\.parallel: 2000 ok, 0 failed, 2000 requests, 0 throttled, [\d.]+ s", r["text"])
-        # the requests overlapped: more than one in flight at a time
-        assert s.requests_in_flight_max() > 1 if hasattr(s, "requests_in_flight_max") else True
     finally:
         s.stop()
 
@@ -102,9 +97,7 @@ def test_good_and_bad_items_errors_carry_their_indices(demo):
 def test_transient_faults_lose_nothing():
     s = start("--faults", "503=0.2,429=0.05,reset=0.02,retry-after=10ms", "--seed", "7")
     try:
-        # faults off before the count, so the count itself is exact
-        r = creates(s, 1000, 16, before_count=f'kc.request{{method = "PUT", path = "/_sandbox/faults", '
-                                              f'body = {{}}, auth = false}}' if False else "")
+        r = creates(s, 1000, 16)  # the count after it is made under the same faults
         assert (r["ok"], r["failed"], r["in_order"]) == (1000, 0, 1000), r
         assert r["listed"] == 1000
         assert r["requests"] > 1000 and r["throttled"] > 0
@@ -189,7 +182,8 @@ def test_sources_iterators_functions_and_async_inside(demo):
       local n = 0
       local r = kc.parallel(function() n = n + 1; if n <= 3 then return n end end, function(i) return i * 2 end)
       print(r.ok, table.concat(r.results, ","))
-      r = kc.parallel(kc.organizations:each{}, function(org)
+      local demo = { acme = true, globex = true, initech = true } -- other tests add organizations
+      r = kc.parallel(kc.organizations:each{}:filter(function(o) return demo[o.label] end), function(org)
         local a = kc.request_async{path = "/organizations/" .. org.id}
         local b = kc.request_async{path = "/organizations/" .. org.id .. "/users", query = {limit = 1}}
         return a:wait().label .. ":" .. #b:wait().items
@@ -262,7 +256,7 @@ print("after", kc.request{path = "/organizations/globex"}.label)
 
 @pytest.mark.parametrize("busy", ["0", "20"], ids=["requests-in-flight", "busy-loop-in-a-task"])
 def test_ctrl_c_in_a_script_stops_within_a_moment(tmp_path, busy):
-    s = start("--faults", "latency=300ms")
+    s = start("--demo", "--faults", "latency=300ms")
     try:
         script = tmp_path / "slow.lua"
         script.write_text(SLOW_RUN % busy)
@@ -315,7 +309,6 @@ def test_progress_bar_on_a_terminal_and_not_when_piped(tmp_path):
         child.expect(r"inviting  (\d+)/120 \(\d+%\)  \d+/s")
         child.expect(r"done\t120")
         child.expect(pexpect.EOF)
-        seen = child.before
         piped = kcsh(script.read_text(), s)
         assert piped.rc == 0 and piped.lines == ["done\t120"]
         assert "\x1b[K" not in piped.err and "inviting" not in piped.err
