@@ -17,6 +17,7 @@ EXPECT = {
     "List pending invitations": ["@acme.com\torg_", "\texpires 20"],
     "Invite a list of people, skipping those already invited":
         ["invited\tnew1@acme.com", "invited\tnew2@acme.com", "already invited\tnew1@acme.com"],
+    "Invite many people at once, with an outcome file": ["50\t1\n", "51,failed,422,validation_error,"],
     "Count users by role": ["org_admin 7\norg_member 11\norg_viewer 6\n"],
     "Rotate a service account's credential": ["deleted\t", "secret saved in "],
     "Handle errors as values": ["404\tnot_found"],
