@@ -12,6 +12,7 @@ import time
 import pexpect
 import pytest
 
+from jsonhandler import JSONHandler
 from sandboxproc import start
 from treelib import KCSH, ROOT, clean_env, kcsh, ok
 
@@ -318,9 +319,9 @@ def test_progress_bar_on_a_terminal_and_not_when_piped(tmp_path):
 
 # --- Paging a server got wrong ----------------------------------------------
 
-class BuggyPages(http.server.BaseHTTPRequestHandler):
+class BuggyPages(JSONHandler):
     """GET /organizations: two pages whose second repeats an item of the
-    first; with ?after=loop the cursor of the second page is the first's."""
+    first; with server.loop set, the second page hands back the first's cursor."""
 
     def do_GET(self):
         after = re.search(r"after=([^&]+)", self.path)
@@ -333,15 +334,7 @@ class BuggyPages(http.server.BaseHTTPRequestHandler):
         else:
             body = {"items": [{"id": "o2", "label": "two"}, {"id": "o3", "label": "three"}],
                     "page_info": {"has_next_page": False, "end_cursor": None}}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *a):
-        pass
+        self.send_json(200, json.dumps(body).encode())
 
 
 @pytest.mark.parametrize("loop", [False, True], ids=["repeated-row", "repeated-cursor"])
