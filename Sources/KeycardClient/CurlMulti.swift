@@ -18,9 +18,11 @@ final class CurlMulti {
     guard let m = kc_multi_init() else { throw TransportError(kind: .other, message: "curl_multi_init failed") }
     handle = m
     self.trust = trust
-    // HTTP/2 multiplexing when offered; a few connections per host at most.
+    // HTTP/2 multiplexing when offered. Over HTTP/1.1 each request in flight
+    // needs a connection of its own, so the cap bounds kc.parallel's
+    // concurrency: high enough for a pool of 64, low enough not to flood a host.
     _ = kc_multi_setopt_long(m, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
-    _ = kc_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 16)
+    _ = kc_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 64)
     // Ctrl-C during a run wakes the poll; the next step stops what was
     // submitted before it.
     watcher = Interrupt.watch(kc_multi_wakeup_watcher, m)
