@@ -16,10 +16,15 @@ extension LuaState {
 }
 
 extension LuaState {
-  /// Makes the coroutine at `index` stop with "interrupted!" on Ctrl-C as
-  /// well: Lua's hooks are per thread, and the handler arms only the main one.
-  public func makeInterruptible(threadAt index: Int32) {
-    kcsh_interruptible_thread(L, index)
+  /// Marks the coroutine at `index` as running until `leaveThread()`: a
+  /// Ctrl-C meanwhile arms the interrupt hook in it too (hooks are per Lua
+  /// thread, and arming them all the time would slow every instruction).
+  public func enterThread(at index: Int32) {
+    kcsh_enter_thread(L, index)
+  }
+
+  public func leaveThread() {
+    kcsh_leave_thread()
   }
 
   /// Forgets a Ctrl-C that Swift has answered itself (kc.parallel raises

@@ -333,9 +333,40 @@ int kcsh_gc(lua_State *L, int what, int arg) { return lua_gc(L, what, arg); }
 
 void kcsh_gc_generational(lua_State *L) { lua_gc(L, LUA_GCGEN, 0, 0); }
 
+/* Ctrl-C in Lua. A hook is per Lua thread, so the watcher arms lua.c's hook
+ * on the main thread and on each coroutine being resumed through
+ * kcsh_enter_thread (kc.parallel's tasks): a busy loop in one of those
+ * stops too. Nothing is hooked until a Ctrl-C (any hook makes Lua 5.4's
+ * interpreter take its slow path on every instruction). */
+#define MAX_RUNNING 64
+static lua_State *volatile running[MAX_RUNNING];
+static volatile sig_atomic_t nrunning = 0;
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar);
+
+static lua_State *main_thread(lua_State *L) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  lua_State *main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  return main;
+}
+
+static void disarm(lua_State *L) {
+  if (L != NULL && lua_gethook(L) == interrupt_hook) lua_sethook(L, NULL, 0, 0);
+}
+
+/* Every armed thread, so that the error raised in one is not raised again
+ * in another (a task's, then its scheduler's). */
+static void disarm_all(lua_State *L) {
+  disarm(L);
+  disarm(main_thread(L));
+  int n = nrunning < MAX_RUNNING ? nrunning : MAX_RUNNING;
+  for (int i = 0; i < n; i++) disarm(running[i]);
+}
+
 static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  lua_sethook(L, NULL, 0, 0);
+  disarm_all(L);
   luaL_error(L, "interrupted!");
 }
 
@@ -344,37 +375,19 @@ void kcsh_interrupt(lua_State *L) {
   lua_sethook(L, interrupt_hook, flag, 1);
 }
 
-/* Set by the watcher, read by the coroutines' count hook: a hook is per Lua
- * thread, and the handler cannot know which coroutine is running. */
-static volatile sig_atomic_t interrupt_pending = 0;
-
 void kcsh_interrupt_watcher(void *L) {
-  interrupt_pending = 1;
   kcsh_interrupt((lua_State *)L);
+  int n = nrunning < MAX_RUNNING ? nrunning : MAX_RUNNING;
+  for (int i = 0; i < n; i++) kcsh_interrupt(running[i]);
 }
 
-static void clear_hook(lua_State *L) {
-  if (lua_gethook(L) == interrupt_hook) lua_sethook(L, NULL, 0, 0);
+void kcsh_clear_interrupt(lua_State *L) { disarm_all(L); }
+
+void kcsh_enter_thread(lua_State *L, int idx) {
+  if (nrunning < MAX_RUNNING) running[nrunning] = lua_tothread(L, idx);
+  nrunning = nrunning + 1; /* published after the slot: the handler reads it */
 }
 
-void kcsh_clear_interrupt(lua_State *L) {
-  interrupt_pending = 0;
-  clear_hook(L);
-  /* The watcher armed the main thread; L may be a coroutine of it. */
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
-  lua_State *main = lua_tothread(L, -1);
-  lua_pop(L, 1);
-  if (main != NULL) clear_hook(main);
-}
-
-static void coroutine_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  if (interrupt_pending) luaL_error(L, "interrupted!");
-}
-
-void kcsh_interruptible_thread(lua_State *L, int idx) {
-  lua_State *co = lua_tothread(L, idx);
-  /* Every 1000 instructions: a busy loop stops within microseconds, at a
-   * cost too small to measure. A hook the script set is left alone. */
-  if (co != NULL && lua_gethook(co) == NULL) lua_sethook(co, coroutine_hook, LUA_MASKCOUNT, 1000);
+void kcsh_leave_thread(void) {
+  if (nrunning > 0) nrunning = nrunning - 1;
 }

@@ -36,8 +36,8 @@ final class RequestQueue {
   deinit { cancelAll() }
 
   /// Sets what kc.parallel needs of the native half in the table at
-  /// `native`: queue(), now() (monotonic seconds), isatty(fd) and
-  /// interruptible(co) (Ctrl-C stops a busy loop in that coroutine too).
+  /// `native`: queue(), now() (monotonic seconds), isatty(fd), and
+  /// enter(co)/leave(...) around each resume of a task (Ctrl-C reaches it).
   static func install(_ s: LuaState, native: Int32, context: KCContext) {
     s.push(function: { s in
       push(s, context: context)
@@ -56,12 +56,19 @@ final class RequestQueue {
       return .results(1)
     })
     s.rawSet(native, field: "isatty")
+    // enter(co) before resuming a task, leave(...) after: it answers its
+    // arguments, so `leave(coroutine.resume(co))` passes the results on.
     s.push(function: { s in
       guard s.type(at: 1) == .thread else { throw s.typeError(1, expected: "thread") }
-      s.makeInterruptible(threadAt: 1)
+      s.enterThread(at: 1)
       return .results(0)
     })
-    s.rawSet(native, field: "interruptible")
+    s.rawSet(native, field: "enter")
+    s.push(function: { s in
+      s.leaveThread()
+      return .results(s.top)
+    })
+    s.rawSet(native, field: "leave")
   }
 
   /// Pushes a queue's functions as a table: prepare, send, next, cancel,

@@ -7,7 +7,7 @@ local M = {}
 
 --- Adds the requests, the resource tree, help and the completion data to `kc`.
 ---@param kc table the native kc table
----@param native {request: function, request_async: function, describe_error: function, queue: function, now: function, isatty: function, interruptible: function}
+---@param native {request: function, request_async: function, describe_error: function, queue: function, now: function, isatty: function, enter: function, leave: function}
 function M.install(kc, native)
   require("kc.request").install(kc, native)
   require("kc.tree").install(kc)

@@ -11,7 +11,7 @@
 -- failed for a transient cause after the client's retries is sent again later,
 -- so a flaky server costs time, not items.
 
-local native -- kc's native half: queue(), now(), isatty(), interruptible() (RequestQueue.swift)
+local native -- kc's native half: queue(), now(), isatty(), enter(), leave() (RequestQueue.swift)
 
 local coroutine, setmetatable, type, error, select = coroutine, setmetatable, type, error, select
 local floor, min, max = math.floor, math.min, math.max
@@ -272,9 +272,11 @@ function M.parallel(source, fn, opts)
   end
 
   -- Runs a task until it waits for an answer that is not in, or ends.
+  local enter, leave, coresume = native.enter, native.leave, coroutine.resume
   local function resume(task, ...)
     local co = task.co
-    local ok, a, b, c = coroutine.resume(co, ...)
+    enter(co)
+    local ok, a, b, c = leave(coresume(co, ...))
     while true do
       if not ok then
         -- raised outside fn's xpcall: the interrupt hook, say
@@ -290,7 +292,8 @@ function M.parallel(source, fn, opts)
         tk.task = task
         return
       end
-      ok, a, b, c = coroutine.resume(co)
+      enter(co)
+      ok, a, b, c = leave(coresume(co))
     end
   end
 
@@ -302,7 +305,6 @@ function M.parallel(source, fn, opts)
   local function spawn(item)
     index = index + 1
     local co = coroutine.create(function(it, i) return xpcall(fn, traceback, it, i) end)
-    native.interruptible(co)
     local task = { co = co, item = item, index = index }
     owner[co] = sched
     active = active + 1

@@ -94,12 +94,13 @@ void kcsh_gc_generational(lua_State *L);
 void kcsh_interrupt(lua_State *L);
 /* kcsh_interrupt for a CThreads watcher, whose argument is untyped. */
 void kcsh_interrupt_watcher(void *L);
-/* Removes the interrupt hook, if it is set (not a hook of debug.sethook), and
- * the mark the coroutines' hook reads. */
+/* Removes the interrupt hook wherever the watcher armed it (not a hook of
+ * debug.sethook). */
 void kcsh_clear_interrupt(lua_State *L);
-/* Makes the coroutine at idx stop with "interrupted!" after a Ctrl-C that
- * kcsh_interrupt_watcher saw (a count hook; a no-op if it has a hook). */
-void kcsh_interruptible_thread(lua_State *L, int idx);
+/* Around a resume of the coroutine at idx: while it runs, the watcher arms
+ * it too (up to 64 nested). */
+void kcsh_enter_thread(lua_State *L, int idx);
+void kcsh_leave_thread(void);
 
 /* Macros of lua.h as functions. */
 static inline int kcsh_registryindex(void) { return LUA_REGISTRYINDEX; }
