@@ -73,4 +73,55 @@ function M.finish(name, report, outcome, columns, extra)
   return summary
 end
 
+--- The organization's SSO connection, or nil when SSO is not enabled.
+function M.sso(org)
+  local ok, sso = pcall(org.sso.get, org.sso)
+  if ok then return sso end
+  if type(sso) == "table" and sso.status == 404 then return nil end
+  error(sso, 0)
+end
+
+local json = require("kc.json")
+
+--- A record's fields as plain data, without any secret.
+function M.plain(rec)
+  local t = json.to_json(rec)
+  if type(t) == "table" then t.client_secret = nil end
+  return t
+end
+
+--- Everything an export holds: the organization, its users, invitations,
+--- service accounts (each with its credentials, no secrets) and SSO (no
+--- secret), as plain data.
+function M.snapshot(org)
+  local A = kc.json.array
+  local snap = { organization = M.plain(org), users = A {}, invitations = A {}, service_accounts = A {}, credentials = A {} }
+  for u in org.users:each { limit = 1000 } do snap.users[#snap.users + 1] = M.plain(u) end
+  for i in org.invitations:each { limit = 1000 } do snap.invitations[#snap.invitations + 1] = M.plain(i) end
+  for sa in org.service_accounts:each { limit = 1000 } do
+    local t = M.plain(sa)
+    t.credentials = A {}
+    for c in sa.credentials:each { limit = 1000 } do
+      local ct = M.plain(c)
+      t.credentials[#t.credentials + 1] = ct
+      ct.service_account_id = sa.id
+      snap.credentials[#snap.credentials + 1] = ct
+    end
+    snap.service_accounts[#snap.service_accounts + 1] = t
+  end
+  local sso = M.sso(org)
+  snap.sso = sso and M.plain(sso) or kc.null
+  return snap
+end
+
+--- Days since an RFC 3339 time (UTC), or nil.
+function M.days_since(stamp, now)
+  if type(stamp) ~= "string" then return nil end
+  local y, mo, d, h, mi, s = stamp:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+  if not y then return nil end
+  local t = os.time { year = y, month = mo, day = d, hour = h, min = mi, sec = s, isdst = false }
+  local utc_now = now or os.time(os.date("!*t"))
+  return (utc_now - t) / 86400
+end
+
 return M
