@@ -73,6 +73,31 @@ function M.finish(name, report, outcome, columns, extra)
   return summary
 end
 
+--- Invites each row ({email, role}) to `org`, skipping members and people
+--- with a pending invitation (row.action says which: invited, member,
+--- pending). Returns kc.parallel's report and the number skipped.
+function M.invite(org, rows, opts)
+  local members = M.by_email(org.users)
+  local pending = M.by_email(org.invitations, function(i) return i.status == "pending" end)
+  local skipped = 0
+  local report = kc.parallel(rows, function(row)
+    local email = M.email(row.email)
+    if email == "" then error("row has no email", 0) end
+    local have = members[email] or pending[email]
+    if have then
+      row.action = members[email] and "member" or "pending"
+      skipped = skipped + 1
+      return have
+    end
+    pending[email] = true -- the same address twice in one file: one invitation
+    local inv = org.invitations:create { email = row.email, role = row.role }
+    pending[email] = inv
+    row.action = "invited"
+    return inv
+  end, { concurrency = opts and opts.concurrency or 8, progress = opts and opts.progress or "invite", on_error = "continue" })
+  return report, skipped
+end
+
 --- The organization's SSO connection, or nil when SSO is not enabled.
 function M.sso(org)
   local ok, sso = pcall(org.sso.get, org.sso)

@@ -14,30 +14,9 @@ local opts = kc.args {
 }
 
 local org = kc.org(opts.org)
-local members = admin.by_email(org.users)
-local pending = admin.by_email(org.invitations, function(i) return i.status == "pending" end)
-
 local rows = {}
 for row in kc.csv.read(opts.file) do rows[#rows + 1] = row end
 
-local skipped = 0
-local report = kc.parallel(rows, function(row)
-  local email = admin.email(row.email)
-  if email == "" then error("row has no email", 0) end
-  if members[email] then
-    row.action = "member"
-    skipped = skipped + 1
-    return members[email]
-  end
-  if pending[email] then
-    row.action = "pending"
-    skipped = skipped + 1
-    return pending[email]
-  end
-  local inv = org.invitations:create { email = row.email, role = row.role }
-  row.action = "invited"
-  return inv
-end, { concurrency = opts.concurrency, progress = "invite", on_error = "continue" })
-
+local report, skipped = admin.invite(org, rows, { concurrency = opts.concurrency })
 return admin.finish("invite", report, admin.outcome_path(opts.file, opts.outcome),
   { "email", "role", "action" }, { skipped = skipped })
