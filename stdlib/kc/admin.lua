@@ -98,6 +98,23 @@ function M.invite(org, rows, opts)
   return report, skipped
 end
 
+--- Opens a new file readable by its owner only (0600) for secrets; refuses
+--- a file that exists, so no secret is written over or beside another's.
+function M.secret_file(path)
+  local f = io.open(path, "r")
+  if f then
+    f:close()
+    error("'" .. path .. "' exists: secrets go to a new file", 0)
+  end
+  local quoted = "'" .. path:gsub("'", "'\\''") .. "'"
+  if not os.execute("umask 077 && set -C && : > " .. quoted) then
+    error("cannot create '" .. path .. "'", 0)
+  end
+  local out, err = io.open(path, "w")
+  if not out then error(err, 0) end
+  return out
+end
+
 --- The organization's SSO connection, or nil when SSO is not enabled.
 function M.sso(org)
   local ok, sso = pcall(org.sso.get, org.sso)
