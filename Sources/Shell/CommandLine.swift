@@ -192,7 +192,9 @@ struct LongOption: Sendable {
     LongOption("dry-run", "show the changes a script would make, make none", available: false),
     LongOption("trace", "log every API request on stderr"),
     LongOption("json", "print each value returned by -e, the script or a REPL line as one line of JSON"),
-    LongOption("run", value: "name [args]", "run a shipped admin script (alone: list them)"),
+    LongOption(
+      "run", value: "name [args]",
+      "run a shipped admin script (invite, export, offboard, rotate-credentials, copy-org, audit); alone: list them"),
     LongOption("emit-types", "print LuaLS annotations of the kc API (for editors) and exit"),
   ]
 
