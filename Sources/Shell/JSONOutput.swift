@@ -18,11 +18,19 @@ enum JSONOutput {
 }
 
 extension ScriptRunner {
+  /// `docall` with all results; with --json, without the traceback handler,
+  /// so that an error keeps its value (a kc.Error's status and code) for
+  /// kc.json's print_error.
+  func callKeeping(nargs: Int32) -> LuaStatus {
+    guard json else { return docall(nargs: nargs) }
+    return state.interruptible { state.pcall(nargs: nargs, nresults: LuaState.allResults, traceback: false) }
+  }
+
   /// Calls the chunk on top; with --json, prints what it returns.
   func callChunk(printing: Bool) -> LuaStatus {
     guard printing && json else { return docall(nargs: 0, nresults: 0) }
     let base = state.top  // the chunk's slot
-    var status = docall(nargs: 0)
+    var status = callKeeping(nargs: 0)
     if status.isOK {
       let count = state.top - base + 1
       status = printResults(count)
@@ -74,7 +82,7 @@ extension ScriptRunner {
         state.push(bytes: UnsafeRawBufferPointer(start: argv[index], count: strlen(argv[index])))
         n = try pushArgs() + 1
       }
-      status = docall(nargs: n)
+      status = callKeeping(nargs: n)
       if status.isOK && json { status = printResults(state.top - base) }
     }
     return report(status)

@@ -220,7 +220,7 @@ final class ScriptRunner {
     var status = state.loadFile(name)
     if status.isOK {
       let n = try pushArgs()
-      status = docall(nargs: n)
+      status = callKeeping(nargs: n)
       if status.isOK && json { status = printResults(state.top - base) }
     }
     let result = report(status)

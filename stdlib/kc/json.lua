@@ -131,13 +131,14 @@ function M.print_results(...)
 end
 
 --- Prints an error as one JSON line on stderr, `{"error": {...}}`: a
---- kc.Error's fields, or `{message = tostring(e)}`.
+--- kc.Error's fields (status, code, message, method, path, request_id...),
+--- or `{message = tostring(e)}`.
 function M.print_error(e)
   if not json then local _ = kc.json end
   local body
   if type(e) == "table" then
     local ok, t = pcall(M.to_json, e)
-    body = ok and t or { message = tostring(e) }
+    body = ok and type(t) == "table" and t[1] == nil and t or { message = tostring(e) }
     if body.message == nil then body.message = tostring(e) end
   else
     body = { message = tostring(e) }

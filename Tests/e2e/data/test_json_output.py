@@ -72,14 +72,23 @@ def test_plain_without_json():
     assert r.returncode == 0 and r.stdout == ""
 
 
-def test_errors(sb):
+def test_errors(sb, tmp_path):
     r = run(sb, "--json", "-e", 'return kc.org("nope")')
     assert r.returncode == 1 and r.stdout == ""
     [e] = values(r.stderr)
-    assert "404" in e["error"]["message"] and "not found" in e["error"]["message"]
+    assert e["error"]["status"] == 404 and e["error"]["code"] == "not_found"
+    assert "not found" in e["error"]["message"]
+    script = tmp_path / "json-error.lua"
+    script.write_text('kc.org("acme").users:get("nope")\n')
+    r = run(sb, "--json", str(script))
+    [e] = values(r.stderr)
+    assert r.returncode == 1 and e["error"]["status"] == 404 and e["error"]["method"] == "GET"
     r = run(None, "--json", "-e", 'error("boom")')
     [e] = values(r.stderr)
     assert e["error"]["message"].startswith("(command line):1: boom")
+    r = run(None, "--json", "-e", "error({1, 2})")
+    [e] = values(r.stderr)
+    assert r.returncode == 1 and "message" in e["error"]
 
 
 def test_repl(sb):
