@@ -63,8 +63,7 @@ extension ScriptRunner {
     }
     state.pushValue(at: value)
     let ok = state.pcall(nargs: 1, nresults: 0, traceback: false).isOK
-    if !ok { state.pop() }
-    if ok { state.pop() }  // the error value
+    state.pop()  // written: the error value; else print_error's own error
     return ok
   }
 
