@@ -136,6 +136,11 @@ struct ShellArguments {
     guard let option = LongOption.named(name) else {
       return .stop(.usage("unrecognized option '--\(name)'"))
     }
+    if name == "run" {  // --run [NAME [args]]: the rest of argv is the script's
+      args.long[name] = ""
+      args.script = i + 1
+      return .stop(.run(args))
+    }
     guard option.available else {
       return .stop(.usage("option '--\(name)' is not yet available"))
     }
@@ -186,7 +191,10 @@ struct LongOption: Sendable {
     LongOption("profile", value: "name", "use the named credentials profile"),
     LongOption("dry-run", "show the changes a script would make, make none", available: false),
     LongOption("trace", "log every API request on stderr"),
-    LongOption("json", "print results as JSON", available: false),
+    LongOption("json", "print each value returned by -e, the script or a REPL line as one line of JSON"),
+    LongOption(
+      "run", value: "name [args]",
+      "run a shipped admin script (invite, export, offboard, rotate-credentials, copy-org, audit); alone: list them"),
     LongOption("emit-types", "print LuaLS annotations of the kc API (for editors) and exit"),
   ]
 

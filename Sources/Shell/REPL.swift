@@ -11,8 +11,13 @@ import Threads
 /// without readline.
 public struct REPL {
   let state: LuaState
+  /// --json: results printed as JSON (kc.json's print_results).
+  let json: Bool
 
-  public init(state: LuaState) { self.state = state }
+  public init(state: LuaState, json: Bool = false) {
+    self.state = state
+    self.json = json
+  }
 
   /// Reads, evaluates and prints until end of input; returns the exit status.
   public func run() -> Int32 {
@@ -107,7 +112,9 @@ public struct REPL {
     state.interruptible {
       do throws(LuaError) {
         try state.call(nargs: 0)
-        if state.top > base {
+        if json {
+          try JSONOutput.print(state, from: base + 1)
+        } else if state.top > base {
           // __tostring runs Lua code, so printing stays interruptible too.
           let printer = printer(columns: terminalColumns())
           var out = try printer.renderBytes(state, from: base + 1, to: state.top)

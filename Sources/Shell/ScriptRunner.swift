@@ -51,6 +51,8 @@ final class ScriptRunner {
   let argv: [UnsafeMutablePointer<CChar>]
   let progname: String
   var exitStatus: Int32 = 1
+  /// --json: results of -e, the script and REPL lines printed as JSON.
+  var json = false
 
   init(state: LuaState, argv: [UnsafeMutablePointer<CChar>], progname: String) {
     self.state = state
@@ -82,6 +84,7 @@ final class ScriptRunner {
     if args.long["emit-types"] != nil {
       return KCModule.emitTypes(ignoreEnvironment: args.ignoreEnvironment, progname: progname)
     }
+    json = args.long["json"] != nil
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {
@@ -108,17 +111,18 @@ final class ScriptRunner {
     useGenerationalGC()
     if !args.ignoreEnvironment && !handleLuaInit().isOK { return 1 }
     if try !runArguments(args.actions) { return 1 }
+    if args.long["run"] != nil { return try runShipped(args.script).isOK ? 0 : 1 }
     if args.script < argv.count, try !handleScript(args.script).isOK { return 1 }
     if args.interactive {
-      return REPL(state: state).run()
+      return REPL(state: state, json: json).run()
     } else if args.script == argv.count && !args.hasExecute && !args.showVersion {
       if isatty(0) != 0 {
         printVersion()
-        return REPL(state: state).run()
+        return REPL(state: state, json: json).run()
       }
       // lua.c ignores this chunk's status; kcsh runs stdin as `lua5.4 -`
       // does, so a failing script exits with 1.
-      if !dofile(nil).isOK { return 1 }
+      if !dofile(nil, printing: true).isOK { return 1 }
     }
     return 0
   }
@@ -134,6 +138,7 @@ final class ScriptRunner {
   /// lua.c's `report`: prints the message on top (if status is an error).
   func report(_ status: LuaStatus) -> LuaStatus {
     guard !status.isOK else { return status }
+    if reportJSON() { return status }
     if let message = state.convertedBytes(at: -1) {
       CLIOutput.error(progname + ": ")
       CLIOutput.error(upToNUL: message)
@@ -145,19 +150,19 @@ final class ScriptRunner {
     return status
   }
 
-  func dochunk(_ status: LuaStatus) -> LuaStatus {
+  func dochunk(_ status: LuaStatus, printing: Bool = false) -> LuaStatus {
     var status = status
-    if status.isOK { status = docall(nargs: 0, nresults: 0) }
+    if status.isOK { status = callChunk(printing: printing) }
     return report(status)
   }
 
   /// Runs a file, or stdin when `name` is nil.
-  func dofile(_ name: UnsafePointer<CChar>?) -> LuaStatus {
-    dochunk(state.loadFile(name))
+  func dofile(_ name: UnsafePointer<CChar>?, printing: Bool = false) -> LuaStatus {
+    dochunk(state.loadFile(name), printing: printing)
   }
 
-  func dostring(_ code: UnsafePointer<CChar>, name: String) -> LuaStatus {
-    dochunk(state.loadBuffer(UnsafeRawBufferPointer(start: code, count: strlen(code)), name: name))
+  func dostring(_ code: UnsafePointer<CChar>, name: String, printing: Bool = false) -> LuaStatus {
+    dochunk(state.loadBuffer(UnsafeRawBufferPointer(start: code, count: strlen(code)), name: name), printing: printing)
   }
 
   /// lua.c's `dolibrary`: `[g=]mod` runs `g = require "mod"`. Without `g`,
@@ -194,7 +199,7 @@ final class ScriptRunner {
     for action in actions {
       switch action {
       case .execute(let v):
-        if !dostring(argv[v.index] + v.offset, name: "=(command line)").isOK { return false }
+        if !dostring(argv[v.index] + v.offset, name: "=(command line)", printing: true).isOK { return false }
       case .library(let v):
         if try !dolibrary(bytes(argv[v.index] + v.offset)).isOK { return false }
       case .warnings:
@@ -215,7 +220,8 @@ final class ScriptRunner {
     var status = state.loadFile(name)
     if status.isOK {
       let n = try pushArgs()
-      status = docall(nargs: n)
+      status = callKeeping(nargs: n)
+      if status.isOK && json { status = printResults(state.top - base) }
     }
     let result = report(status)
     state.top = base
@@ -223,7 +229,7 @@ final class ScriptRunner {
   }
 
   /// lua.c's `pushargs`: pushes arg[1...#arg] and returns how many.
-  private func pushArgs() throws -> Int32 {
+  func pushArgs() throws -> Int32 {
     state.pushGlobals()
     state.push("arg")
     try state.getTable(-2)

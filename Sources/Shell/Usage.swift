@@ -69,6 +69,16 @@ enum CLIUsage {
       text += "Reserved, not yet available: " + reserved.joined(separator: ", ") + "\n"
     }
     text += """
+      --json: each value returned by an -e chunk, the script's main chunk (or
+      --run's script) or a REPL line is printed on stdout as one line of compact
+      JSON: a record as its fields, a page as {"items": [...], "page_info": {...}},
+      an iterator drained into an array, nil as null, other tables as their
+      fields; nothing is printed for a chunk that returns nothing. An error is
+      one line {"error": {"message": ..., "status": ..., "code": ...}} on stderr.
+      Without --json, only the REPL prints results, readably.
+
+      """
+    text += """
       Environment of Lua (ignored with -E):
         LUA_INIT_5_4, LUA_INIT   code, or @file, run before the script
         LUA_PATH_5_4, LUA_PATH, LUA_CPATH_5_4, LUA_CPATH   module search paths

@@ -81,7 +81,19 @@ final class ArgumentTests: XCTestCase {
     let help = CLIUsage.help(progname: "kcsh")
     XCTAssertTrue(help.hasPrefix("usage: kcsh [options] [script [args]]\n"))
     XCTAssertTrue(help.contains("  --profile name "))
-    XCTAssertTrue(help.contains("Reserved, not yet available: --dry-run, --json\n"))
+    XCTAssertTrue(help.contains("Reserved, not yet available: --dry-run\n"))
+    XCTAssertTrue(help.contains("  --json "))
+  }
+
+  func testRunTakesTheRestOfTheCommandLine() {
+    // --run NAME: NAME is the script (arg[0]) and what follows its arguments,
+    // even when they look like kcsh's options.
+    let a = run(["--json", "--run", "invite", "--org", "acme", "--help"])
+    XCTAssertEqual(a?.long, ["json": "", "run": ""])
+    XCTAssertEqual(a?.script, 3)
+    let alone = run(["--run"])
+    XCTAssertEqual(alone?.long, ["run": ""])
+    XCTAssertEqual(alone?.script, 2)  // argv.count: no name, the list
   }
 
   func testBadLongOptions() {

@@ -470,6 +470,11 @@ function M.current()
   return owner[co]
 end
 
+--- True when fd (0, 1, 2) is a terminal (for the shipped scripts' prompts).
+function M.isatty(fd)
+  return native ~= nil and native.isatty(fd) or false
+end
+
 function M.install(kc, nat)
   native = nat
   kc.parallel = M.parallel
