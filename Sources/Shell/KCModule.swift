@@ -17,11 +17,17 @@ public enum KCModule {
     public var trace = false
     /// Where "kcsh: ..." notices go.
     public var progname = "kcsh"
+    /// With no credentials anywhere, start a local sandbox (true only when a
+    /// person is at the interactive REPL); otherwise that is an error.
+    public var autoSandbox = false
 
-    public init(profile: String? = nil, trace: Bool = false, progname: String = "kcsh") {
+    public init(
+      profile: String? = nil, trace: Bool = false, progname: String = "kcsh", autoSandbox: Bool = false
+    ) {
       self.profile = profile
       self.trace = trace
       self.progname = progname
+      self.autoSandbox = autoSandbox
     }
   }
 
@@ -109,14 +115,26 @@ final class KCContext {
     tracing = options.trace
   }
 
-  /// The client, made on first use: resolves the configuration (and starts a
-  /// sandbox when nothing names credentials or a base URL).
+  /// Why a script cannot run without credentials: the automatic sandbox is
+  /// for people at the REPL, not for scripts.
+  static let noCredentials = KeycardError(
+    kind: .config,
+    message: """
+      no Keycard credentials: set KEYCARD_API_API_KEY (or KEYCARD_API_CLIENT_ID and \
+      KEYCARD_API_CLIENT_SECRET), or a profile in $XDG_CONFIG_HOME/kcsh/config.toml \
+      (--profile NAME); or pass --sandbox to run against a local sandbox
+      """)
+
+  /// The client, made on first use: resolves the configuration (and, at the
+  /// interactive REPL only, starts a sandbox when nothing names credentials
+  /// or a base URL).
   func getClient() throws -> KeycardClient {
     if let client { return client }
     var config: Configuration
     do {
       config = try Configuration.resolve(profileFlag: options.profile)
       if !config.hasCredentials && !config.namesBaseURL {
+        guard options.autoSandbox else { throw KCContext.noCredentials }
         let url: String
         let key: String
         do {

@@ -68,6 +68,13 @@ public struct REPL {
     case .line(let l): line = l
     }
     var code = line
+    if let help = Self.helpShortcut(line) {
+      code = help  // `?org.users` and `help org.users`: help(org.users)
+      if (try? state.load(code, name: "=stdin")) != nil {
+        source.remember(line)
+        return .loaded
+      }
+    }
     if line.first == UInt8(ascii: "=") {
       code = Array("return ".utf8) + line.dropFirst()  // `=expr`, as lua 5.4 (and Neovim) accept
     } else if (try? state.load(Array("return ".utf8) + line + [UInt8(ascii: ";")], name: "=stdin"))
@@ -99,6 +106,28 @@ public struct REPL {
         }
       }
     }
+  }
+
+  /// `?name.path` or `help name.path` (a dotted or indexed name, without
+  /// parentheses) as the code `return help(name.path)`; nil for other lines.
+  /// Neither is valid Lua, so no statement changes meaning.
+  static func helpShortcut(_ line: [UInt8]) -> [UInt8]? {
+    var text = String(decoding: line, as: UTF8.self).trimmingWhitespace
+    if text.hasPrefix("?") {
+      text = String(text.dropFirst())
+    } else if text.hasPrefix("help "), !text.contains("(") {
+      text = String(text.dropFirst(5))
+    } else {
+      return nil
+    }
+    text = text.trimmingWhitespace
+    guard !text.isEmpty, let first = text.unicodeScalars.first,
+      first == "_" || (first.properties.isAlphabetic && first.isASCII),
+      text.unicodeScalars.allSatisfy({
+        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.:[]\"'".unicodeScalars.contains($0))
+      })
+    else { return nil }
+    return Array("return help(\(text))".utf8)
   }
 
   /// Runs the chunk on top and prints its results. Ctrl-C meanwhile raises
@@ -157,5 +186,15 @@ public struct REPL {
   private func useUTF8Locale() {
     let name = setlocale(LC_CTYPE, "").map { String(cString: $0) } ?? "C"
     if name == "C" || name == "POSIX" { setlocale(LC_CTYPE, "C.UTF-8") }
+  }
+}
+
+extension String {
+  fileprivate var trimmingWhitespace: String {
+    let scalars = unicodeScalars
+    guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+      let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+    else { return "" }
+    return String(scalars[start...end])
   }
 }

@@ -104,7 +104,13 @@ final class ScriptRunner {
     }
     createArgTable(script: args.script)
     StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
-    KCModule.install(state, options: .init(profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname))
+    // Is a person at a prompt? Then the REPL runs, and a missing configuration
+    // falls back to a local sandbox; a script's fails instead.
+    let repl = args.interactive || (args.script == argv.count && !args.hasExecute && !args.showVersion && isatty(0) != 0)
+    KCModule.install(
+      state,
+      options: .init(
+        profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname, autoSandbox: repl))
     useGenerationalGC()
     if !args.ignoreEnvironment && !handleLuaInit().isOK { return 1 }
     if try !runArguments(args.actions) { return 1 }
