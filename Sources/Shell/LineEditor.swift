@@ -322,3 +322,10 @@ func terminalColumns() -> Int? {
   guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
   return Int(size.ws_col)
 }
+
+/// The terminal's height in rows, when stdout is a terminal.
+func terminalRows() -> Int? {
+  var size = winsize()
+  guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+  return Int(size.ws_row)
+}

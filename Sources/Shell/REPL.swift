@@ -138,7 +138,16 @@ public struct REPL {
         try state.call(nargs: 0)
         if state.top > base {
           // __tostring runs Lua code, so printing stays interruptible too.
-          let printer = printer(columns: terminalColumns())
+          let columns = terminalColumns()
+          let printer = printer(columns: columns)
+          if state.top == base + 1, state.type(at: -1) == .table,
+            var out = try table(at: -1, colors: printer.colors, columns: columns)
+          {
+            out.append(UInt8(ascii: "\n"))
+            fwrite(out, 1, out.count, kcsh_stdout())
+            fflush(kcsh_stdout())
+            return
+          }
           var out = try printer.renderBytes(state, from: base + 1, to: state.top)
           out.append(UInt8(ascii: "\n"))
           fwrite(out, 1, out.count, kcsh_stdout())
@@ -148,6 +157,23 @@ public struct REPL {
         report(error)
       }
     }
+  }
+
+  /// A page, an iterator, a record or a list of records as kc.table.lua
+  /// lays it out for the terminal (a screenful of rows at most); nil for
+  /// any other value, which the Printer shows.
+  func table(at index: Int32, colors: Bool, columns: Int?) throws(LuaError) -> [UInt8]? {
+    let value = state.absolute(index)
+    let top = state.top
+    defer { state.top = top }
+    try state.load("return require('kc.table').display(...)", name: "=kc.table")
+    state.pushValue(at: value)
+    state.push(max(20, columns ?? 80))  // the terminal's whole width
+    if columns != nil, let rows = terminalRows() { state.push(rows) } else { state.pushNil() }
+    state.push(colors)
+    try state.call(nargs: 4, nresults: 1)
+    guard state.type(at: -1) == .string else { return nil }
+    return state.bytes(at: -1)
   }
 
   /// The printer for results: 80 columns, fewer on a narrower terminal;
