@@ -77,6 +77,10 @@ final class LineEditor: LineSource {
   /// Tab beep and insert nothing.
   var completer: ((String) -> Completions)?
 
+  /// What a chunk becomes before the history (memory and file) keeps it:
+  /// its secrets replaced by <redacted>. nil keeps chunks as typed.
+  var redactor: (([UInt8]) -> [UInt8])?
+
   /// Opens the editor on stdin/stdout; `historyPath` nil keeps no history
   /// file.
   init?(historyPath: String?) {
@@ -135,6 +139,8 @@ final class LineEditor: LineSource {
     // A leading space keeps a line out of the history (a secret, say), as
     // in shells with HISTCONTROL=ignorespace.
     guard let first = chunk.first, first != UInt8(ascii: " ") else { return }
+    let chunk = redactor?(chunk) ?? chunk
+    guard !chunk.isEmpty else { return }
     let text = chunk.map { $0 == 0 ? CChar(32) : CChar(bitPattern: $0) } + [0]
     kcsh_history_enter(history, text)
     historyFile?.append(chunk)

@@ -22,6 +22,7 @@ public struct REPL {
       let editor = LineEditor(historyPath: HistoryFile.defaultPath())
       let completer = Completer(state: state)
       editor?.completer = { completer.complete($0) }
+      editor?.redactor = { [state] chunk in Self.redact(chunk, in: state) }
       source = editor ?? PlainLineSource()
     } else {
       source = PlainLineSource()
@@ -174,6 +175,22 @@ public struct REPL {
     try state.call(nargs: 4, nresults: 1)
     guard state.type(at: -1) == .string else { return nil }
     return state.bytes(at: -1)
+  }
+
+  /// `chunk` with its secrets replaced by <redacted> (kc/redact.lua), for
+  /// the history. If that fails, the chunk is not kept at all: a secret
+  /// must never reach the file.
+  static func redact(_ chunk: [UInt8], in state: LuaState) -> [UInt8] {
+    let top = state.top
+    defer { state.top = top }
+    do throws(LuaError) {
+      try state.load("return require('kc.redact').text(...)", name: "=kc.redact")
+      state.push(bytes: chunk)
+      try state.call(nargs: 1, nresults: 1)
+      return state.bytes(at: -1) ?? []
+    } catch {
+      return []
+    }
   }
 
   /// The printer for results: 80 columns, fewer on a narrower terminal;

@@ -231,7 +231,7 @@ function M.render(source, opts)
       local pad = (i < #parts) and (" "):rep(widths[i] - width(raw[i])) or ""
       out[i] = p .. pad
     end
-    return concat(out, "  ")
+    return (concat(out, "  "):gsub(" +$", ""))
   end
   local lines = {}
   local head_raw = {}
@@ -275,7 +275,9 @@ end
 local function tabular(v)
   if type(v) ~= "table" then return false end
   if named(v, "kc.page") or named(v, "kc.iter") or M.resource(v) then return true end
-  if getmetatable(v) ~= nil then return false end
+  local mt = getmetatable(v)
+  -- a plain list, or a JSON array (its marker metatable has no behaviour)
+  if mt ~= nil and (type(mt) ~= "table" or rawget(mt, "__index") or rawget(mt, "__tostring")) then return false end
   local n = #v
   if n == 0 then return false end
   for k in next, v do
