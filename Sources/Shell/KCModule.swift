@@ -20,6 +20,8 @@ public enum KCModule {
     /// With no credentials anywhere, start a local sandbox (true only when a
     /// person is at the interactive REPL); otherwise that is an error.
     public var autoSandbox = false
+    /// `--sandbox`: kc talks to kcsh's own sandbox.
+    public var sandbox = false
 
     public init(
       profile: String? = nil, trace: Bool = false, progname: String = "kcsh", autoSandbox: Bool = false
@@ -34,7 +36,8 @@ public enum KCModule {
   /// Installs the lazy `kc` global in `state`, and the global `help`
   /// (kc.help once kc is filled, so that help(kc) works as a first
   /// statement). Reads no file: kc is filled by its first use.
-  public static func install(_ state: LuaState, options: Options) {
+  @discardableResult
+  public static func install(_ state: LuaState, options: Options) -> KCTarget {
     let context = KCContext(options: options)
     state.ensureStack(4)
     state.newTable()
@@ -76,7 +79,16 @@ public enum KCModule {
       try s.call(nargs: n)
       return .results(s.top)
     }
+    return KCTarget(context: context)
   }
+}
+
+/// What kc talks to, for the REPL's prompt: `sandbox`, a profile's name,
+/// or nil (the environment's credentials, or not known yet).
+public struct KCTarget {
+  let context: KCContext
+
+  public var name: String? { context.target }
 }
 
 extension KCModule {
@@ -113,6 +125,23 @@ final class KCContext {
   init(options: KCModule.Options) {
     self.options = options
     tracing = options.trace
+  }
+
+  /// The target's name for the prompt. Before the client is made, read off
+  /// the options and the environment without resolving anything (no file
+  /// is read, no command run): --sandbox, a named profile, or nothing at
+  /// all configured (the REPL's automatic sandbox).
+  var target: String? {
+    if let c = client?.configuration {
+      if c.credentialSource == "sandbox" || options.sandbox { return "sandbox" }
+      return c.profile
+    }
+    if options.sandbox { return "sandbox" }
+    if let p = options.profile ?? getenv("KCSH_PROFILE").map({ String(cString: $0) }), !p.isEmpty { return p }
+    let env = ["KEYCARD_API_BASE_URL", "KEYCARD_API_API_KEY", "KEYCARD_API_CLIENT_ID"]
+    let named = env.contains { getenv($0).map { $0.pointee != 0 } ?? false }
+    if !named && options.autoSandbox && !Configuration.configFileExists() { return "sandbox" }
+    return nil
   }
 
   /// Why a script cannot run without credentials: the automatic sandbox is
@@ -493,6 +522,8 @@ final class KCContext {
     s.rawSet(field: "credentials_from", c.credentialSource)
     s.rawSet(field: "max_retries", c.maxRetries)
     s.rawSet(field: "timeout_ms", c.timeoutMs)
+    s.push(c.confirmWrites)
+    s.rawSet(-2, field: "confirm_writes")
     return .results(1)
   }
 

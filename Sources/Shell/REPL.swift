@@ -9,15 +9,23 @@ import Threads
 /// On a terminal it reads through libedit with persistent history; otherwise
 /// it writes prompts to stdout and reads lines from stdin, as lua.c does
 /// without readline.
-public struct REPL {
+public final class REPL {
   let state: LuaState
+  /// What kc talks to, shown in the prompt on a terminal: `kcsh(sandbox)> `.
+  let target: KCTarget?
+  /// Input is a terminal (libedit): prompts show the target.
+  var onTerminal = false
 
-  public init(state: LuaState) { self.state = state }
+  public init(state: LuaState, target: KCTarget? = nil) {
+    self.state = state
+    self.target = target
+  }
 
   /// Reads, evaluates and prints until end of input; returns the exit status.
   public func run() -> Int32 {
     let source: LineSource
-    if isatty(0) != 0 {
+    onTerminal = isatty(0) != 0
+    if onTerminal {
       useUTF8Locale()
       let editor = LineEditor(historyPath: HistoryFile.defaultPath())
       let completer = Completer(state: state)
@@ -213,7 +221,10 @@ public struct REPL {
     {
       return text
     }
-    return first ? "> " : ">> "
+    // On a terminal, the target; piped, lua.c's prompts (as lua5.4 -i).
+    guard onTerminal else { return first ? "> " : ">> " }
+    let head = target?.name.map { "kcsh(\($0))" } ?? "kcsh"
+    return first ? head + "> " : head + ">> "
   }
 
   /// The message and traceback on stderr, as lua.c's REPL prints them.

@@ -33,7 +33,7 @@ def sized(kcsh_bin, tmp_path, demo):
 def raw(child, line):
     """What a line prints, escapes kept (the echo dropped)."""
     child.sendline(line)
-    child.expect_exact(PROMPT)
+    child.expect(PROMPT)
     text = child.before.replace("\r\n", "\n")
     return text.split("\n", 1)[1] if "\n" in text else ""
 
