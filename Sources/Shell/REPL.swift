@@ -35,6 +35,12 @@ public final class REPL {
     } else {
       source = PlainLineSource()
     }
+    // Writes typed from now on are typed at a prompt (confirm_writes).
+    let top = state.top
+    if (try? state.load("require('kc.confirm').at_prompt = true", name: "=kc.confirm")) != nil {
+      _ = state.pcall(nargs: 0, nresults: 0, traceback: false)
+    }
+    state.top = top
     // At the prompt, Ctrl-C drops the line; while a chunk runs, it stops it.
     return Interrupt.installed { loop(source) }
   }

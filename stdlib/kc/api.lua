@@ -563,6 +563,10 @@ api.functions = {
       "resource's (api.lua) or the rows' keys; values wider than the width are cut with …; max_rows " ..
       "ends the table with '… N more'. No colour unless opts.color.",
     example = 'print(kc.table(org.users:list{limit = 5}, {columns = {"email", "role"}}))' },
+  { name = "confirm_writes", call = "kc.confirm_writes(on)", type = "fun(on?: boolean)",
+    doc = "Ask before every write is sent (`delete user ana@acme.com in acme? [y/N]`), as the REPL does on " ..
+      "a profile with confirm_writes = true; false never asks, nil follows the profile (at the REPL only).",
+    example = 'kc.confirm_writes(true)' },
   { name = "help", call = "help(x)", type = "fun(x?: any)",
     doc = "Prints what x does: help(org.users), help(org.users.update), help(\"invitations.create\"). " ..
       "x is kc, a collection, a record, a method or a name (\"kc.csv\", \"users.update\").",

@@ -16,6 +16,7 @@ function M.install(kc, native)
   require("kc.args").install(kc)
   require("kc.parallel").install(kc, native)
   require("kc.table").install(kc)
+  require("kc.confirm").install(kc)
   require("kc.help").install(kc)
   return kc
 end
