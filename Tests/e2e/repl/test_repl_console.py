@@ -124,3 +124,62 @@ def test_question_mark_and_help_without_parentheses(spawn, demo):
     assert ask(child, "help org.users.list") == ask(child, "help(org.users.list)")
     # Ordinary Lua keeps its meaning.
     assert ask(child, "help2 = 3") == "" and ask(child, "help2") == "3"
+
+
+def profile_home(tmp_path, demo, name, extra=""):
+    config = tmp_path / "config" / "kcsh"
+    config.mkdir(parents=True, exist_ok=True)
+    path = config / "config.toml"
+    path.write_text(f'[profiles.{name}]\nbase_url = "{demo.base}"\napi_key = "{demo.key}"\n{extra}')
+    path.chmod(0o600)
+    return str(tmp_path / "config")
+
+
+def test_prompt_names_the_target(spawn, demo, tmp_path):
+    child = spawn(XDG_CONFIG_HOME=str(tmp_path / "none"), prompt="kcsh(sandbox)> ")
+    assert ask(child, "1") == "1"
+    child = spawn("--profile", "prod", XDG_CONFIG_HOME=profile_home(tmp_path, demo, "prod"), prompt="kcsh(prod)> ")
+    assert ask(child, "kc.org('acme').label") == "acme"
+    child = on_demo(spawn, demo, prompt="kcsh> ")
+    child.sendline('_PROMPT = "mine$ "')
+    child.expect_exact("\r\nmine$ ")
+
+
+def test_sandbox_flag_prompt(spawn, tmp_path):
+    child = spawn("--sandbox", prompt="kcsh(sandbox)> ")
+    assert ask(child, "kc.org('acme').label") == "acme"
+
+
+def test_confirm_writes_on_a_marked_profile(spawn, demo, tmp_path):
+    home = profile_home(tmp_path, demo, "prod", "confirm_writes = true\n")
+    child = spawn("--profile", "prod", XDG_CONFIG_HOME=home, prompt="kcsh(prod)> ")
+    assert ask(child, "org = kc.org('globex'); u = org.users:each():filter(function(u) return u.role ~= 'org_viewer' end):first()") == ""
+    email = ask(child, "u.email")
+    child.sendline("u:delete()")
+    child.expect_exact(f"delete user {email} in globex? [y/N] ")
+    child.sendline("n")
+    child.expect(PROMPT)
+    assert "not sent" in child.before
+    assert ask(child, "org.users:get(u.id).email") == email  # still there
+    child.sendline("u:update{role = 'org_viewer'}")
+    child.expect_exact(f'update user {email} in globex (role = "org_viewer")? [y/N] ')
+    child.sendline("y")
+    child.expect(PROMPT)
+    assert ask(child, "org.users:get(u.id).role") == "org_viewer"
+    # reads never ask
+    assert ask(child, "#org.users:list{limit = 2}") == "2"
+
+
+def test_scripts_do_not_confirm_unless_they_opt_in(kcsh_bin, demo, tmp_path):
+    import subprocess
+    home = profile_home(tmp_path, demo, "prod", "confirm_writes = true\n")
+    env = {"PATH": "/usr/bin:/bin", "XDG_CONFIG_HOME": home, "HOME": str(tmp_path)}
+    code = "local inv = kc.org('globex').invitations:create{email = 'script@globex.test', role = 'org_member'}; print(inv.email)"
+    r = subprocess.run([kcsh_bin, "--profile", "prod", "-e", code], env=env, input="", capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout == "script@globex.test\n", r.stderr
+    code = "kc.confirm_writes(true); " + code.replace("script@", "script2@")
+    r = subprocess.run([kcsh_bin, "--profile", "prod", "-e", code], env=env, input="n\n", capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 1 and "create invitation script2@globex.test in globex? [y/N]" in r.stdout
+    assert "not sent" in r.stderr
