@@ -2,6 +2,7 @@
 import KeycardClient
 import LuaJSON
 import LuaKit
+import Threads
 
 /// The global `kc`: the Keycard API for scripts.
 ///
@@ -238,6 +239,8 @@ final class KCContext {
     s.rawSet(native, field: "request_async")
     s.push(function: { s in try Self.describeError(s) })
     s.rawSet(native, field: "describe_error")
+    s.push(function: { [self] s in try requestWithin(s) })
+    s.rawSet(native, field: "request_within")
     RequestQueue.install(s, native: native, context: self)
     if try Self.stdlibFound(s) {
       s.getGlobal("require")
@@ -447,6 +450,44 @@ final class KCContext {
     return .results(2)
   }
 
+  /// native.request_within(t, ms): request() with a hard time limit, for
+  /// the completer (the prompt never waits longer): a request still in
+  /// flight after `ms` milliseconds is cancelled, and the answer is
+  /// (false, "timeout"). Starts no sandbox: without a client and without
+  /// configured credentials, (false, "no client").
+  func requestWithin(_ s: LuaState) throws -> LuaResult {
+    let ms = s.integer(at: 2) ?? 300
+    s.top = 1
+    // A client is made here only when that is quick: the configuration
+    // names the credentials (no sandbox is started for a Tab).
+    var made = client
+    if made == nil, let c = try? Configuration.resolve(profileFlag: options.profile),
+      c.hasCredentials || c.namesBaseURL
+    {
+      made = try? getClient()
+    }
+    guard let client = made else {
+      s.push(false)
+      s.push("no client")
+      return .results(2)
+    }
+    let (call, raw) = try parseCall(s)
+    let box = Mailbox<Result<APIResponse, KeycardError>>()
+    let handle = client.start(call) { box.post($0) }
+    let deadline = monotonicSeconds() + Double(ms) / 1000
+    while true {
+      let left = deadline - monotonicSeconds()
+      if let outcome = box.take(waiting: max(0, left)).first {
+        return pushOutcome(s, call, outcome, raw: raw)
+      }
+      if left <= 0 { break }
+    }
+    handle.cancel()
+    s.push(false)
+    s.push("timeout")
+    return .results(2)
+  }
+
   /// Pushes request()'s answer for `outcome`: decoded, or with `raw` the
   /// body's bytes as a string.
   func pushOutcome(
@@ -552,4 +593,11 @@ final class KCContext {
     }
     return out
   }
+}
+
+/// Seconds on the monotonic clock.
+private func monotonicSeconds() -> Double {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

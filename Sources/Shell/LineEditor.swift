@@ -24,6 +24,8 @@ protocol LineSource: AnyObject {
 struct Completions {
   var word: String
   var candidates: [String]
+  /// Shown beside a candidate in the list (a user ID's email).
+  var notes: [String: String] = [:]
 }
 
 /// Lines from stdin with the prompt written to stdout: lua.c's REPL without
@@ -215,14 +217,24 @@ final class LineEditor: LineSource {
       return UInt8(CC_REFRESH)
     }
     if found.candidates.count == 1 { return UInt8(CC_NORM) }
-    listCandidates(found.candidates)
+    listCandidates(found.candidates, notes: found.notes)
     return UInt8(CC_REDISPLAY)
   }
 
   /// Prints the candidates in columns below the line (libedit redraws the
   /// line after).
-  private func listCandidates(_ words: [String]) {
+  private func listCandidates(_ words: [String], notes: [String: String] = [:]) {
     let width = terminalColumns() ?? 80
+    if !notes.isEmpty {  // one a line: the value, then its note
+      let column = (words.map(\.count).max() ?? 0) + 2
+      var text = "\n"
+      for w in words.sorted() {
+        text += w + (notes[w].map { String(repeating: " ", count: column - w.count) + $0 } ?? "") + "\n"
+      }
+      fputs(text, kcsh_stdout())
+      fflush(kcsh_stdout())
+      return
+    }
     let column = (words.map(\.count).max() ?? 0) + 2
     let perLine = max(1, width / column)
     var text = "\n"

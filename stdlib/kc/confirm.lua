@@ -1,7 +1,8 @@
 -- Confirmation of writes: on a profile marked `confirm_writes = true`, a
 -- write typed at the REPL asks `delete user ana@acme.com in acme? [y/N]`
 -- before it is sent. Scripts are unaffected unless they opt in with
--- kc.confirm_writes(true). kc.request calls check() for every request.
+-- kc.confirm_writes(true). kc.request calls check() for every request; a
+-- write also drops the completer's cached values of its collection.
 
 local api = require("kc.api")
 local redact = require("kc.redact")
@@ -98,7 +99,11 @@ end
 --- answer is not yes, so nothing is sent.
 function M.check(kc, t)
   local method = type(t) == "table" and t.method and t.method:upper() or "GET"
-  if method == "GET" or not M.enabled(kc) then return end
+  if method == "GET" then return end
+  -- a write: the completer's live values of that collection are stale
+  local complete = package.loaded["kc.complete"]
+  if complete and type(t.path) == "string" then complete.forget((t.path:gsub("%?.*$", ""))) end
+  if not M.enabled(kc) then return end
   local question = M.describe(kc, t)
   io.stdout:write(question, "? [y/N] ")
   io.stdout:flush()

@@ -17,6 +17,7 @@ function M.install(kc, native)
   require("kc.parallel").install(kc, native)
   require("kc.table").install(kc)
   require("kc.confirm").install(kc)
+  require("kc.complete").install(kc, native)
   require("kc.help").install(kc)
   return kc
 end
