@@ -73,11 +73,12 @@ end
 
 -- Live values ----------------------------------------------------------------
 
--- The note shown beside a live value: the record's first shown field.
-local function note(r, item)
+-- The note shown beside a live value: the record's first shown field that
+-- is not the value itself.
+local function note(r, item, value)
   for _, f in ipairs(r.show or {}) do
     local v = item[f]
-    if type(v) == "string" and v ~= "" then return v end
+    if type(v) == "string" and v ~= "" and v ~= value then return v end
   end
 end
 
@@ -92,7 +93,7 @@ local function live(r, path, key)
   local items = {}
   for _, item in ipairs(answer.items or {}) do
     local v = item[key]
-    if type(v) == "string" then items[#items + 1] = { value = v, note = note(r, item) } end
+    if type(v) == "string" then items[#items + 1] = { value = v, note = note(r, item, v) } end
   end
   cache[path] = items
   return items
