@@ -36,6 +36,9 @@ public struct Configuration: Sendable {
   public var credentialSource: String?
   /// Whether a source named the base URL (else it is the default).
   public var namesBaseURL = false
+  /// The profile's `confirm_writes = true`: the REPL asks before it sends
+  /// a write typed at the prompt.
+  public var confirmWrites = false
 
   public init(baseURL: String = "https://api.keycard.ai", credentials: Credentials = .none) {
     self.baseURL = baseURL
@@ -130,11 +133,17 @@ public struct Configuration: Sendable {
     if let t = profile?.connectTimeoutMs { config.connectTimeoutMs = t }
     if let r = profile?.maxRetries { config.maxRetries = r }
     if let r = profile?.retryConflicts { config.retryConflicts = r }
+    if let c = profile?.confirmWrites { config.confirmWrites = c }
     if let t = env["KCSH_TIMEOUT_MS"].flatMap({ Int($0) }), t > 0 { config.timeoutMs = t }
     if let t = env["KCSH_CONNECT_TIMEOUT_MS"].flatMap({ Int($0) }), t > 0 { config.connectTimeoutMs = t }
     if let r = env["KCSH_MAX_RETRIES"].flatMap({ Int($0) }), r >= 0 { config.maxRetries = r }
     if let r = env["KCSH_RETRY_CONFLICTS"] { config.retryConflicts = r == "1" || r == "true" }
     return config
+  }
+
+  /// Whether the config file exists (it is not read).
+  public static func configFileExists(environment env: Environment = .process) -> Bool {
+    defaultConfigPath(env) != nil
   }
 
   /// $XDG_CONFIG_HOME/kcsh/config.toml (or ~/.config/...), when it exists.
@@ -187,6 +196,7 @@ struct ConfigFile {
     var connectTimeoutMs: Int? { values["connect_timeout_ms"].flatMap { Int($0) } }
     var maxRetries: Int? { values["max_retries"].flatMap { Int($0) } }
     var retryConflicts: Bool? { values["retry_conflicts"].flatMap { Bool($0) } }
+    var confirmWrites: Bool? { values["confirm_writes"].flatMap { Bool($0) } }
 
     /// Whether it names credentials (without fetching them).
     var hasCredentials: Bool {

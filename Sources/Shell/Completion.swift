@@ -12,12 +12,14 @@ import LuaKit
 ///   collection's class.
 ///
 /// Lua runs only where the tree promises it is cheap: the first read of the
-/// lazy `kc` (which fills it) and a record's listed names. Completion never
-/// sends a request.
+/// lazy `kc` (which fills it) and a record's listed names. Only a string
+/// argument that names a record (`kc.org("`, `org.users:get("`) sends a
+/// request: kc/complete.lua's, within ~300 ms, cached for the session.
 struct Completer {
   let state: LuaState
 
   func complete(_ before: String) -> Completions {
+    if let found = accountCompletion(before) { return found }
     let bytes = Array(before.utf8)
     var start = bytes.count
     while start > 0, isChainByte(bytes[start - 1]) { start -= 1 }
@@ -40,6 +42,34 @@ struct Completer {
       names.formUnion(luaKeywords.filter { $0.hasPrefix(word) })
     }
     return Completions(word: word, candidates: names.sorted())
+  }
+
+  /// What kc/complete.lua offers (live values, enum values, names after a
+  /// call), or nil: the description knows nothing here. kc is filled first
+  /// (no request); a live value is fetched within its time limit.
+  private func accountCompletion(_ before: String) -> Completions? {
+    let top = state.top
+    defer { state.top = top }
+    guard state.ensureStack(8) else { return nil }
+    // Only where the description can say something: after a quote, or a call.
+    guard before.contains("\"") || before.contains("'") || before.contains(")") else { return nil }
+    loadKC()
+    guard (try? state.load("return require('kc.complete').complete(...)", name: "=kc.complete")) != nil
+    else { return nil }
+    state.push(before)
+    guard state.pcall(nargs: 1, nresults: 3, traceback: false).isOK, state.type(at: -3) == .table,
+      let word = state.string(at: -2)
+    else { return nil }
+    var notes: [String: String] = [:]
+    if state.type(at: -1) == .table {
+      let t = state.absolute(-1)
+      state.pushNil()
+      while (try? state.next(t)) == true {
+        if let k = state.string(at: -2), let v = state.string(at: -1) { notes[k] = v }
+        state.pop()
+      }
+    }
+    return Completions(word: word, candidates: strings(at: top + 1), notes: notes)
   }
 
   /// `a.b:c` -> (["a", "b"], "c", colon); nil when malformed (`a..b`,

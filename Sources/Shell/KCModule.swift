@@ -2,6 +2,7 @@
 import KeycardClient
 import LuaJSON
 import LuaKit
+import Threads
 
 /// The global `kc`: the Keycard API for scripts.
 ///
@@ -17,18 +18,27 @@ public enum KCModule {
     public var trace = false
     /// Where "kcsh: ..." notices go.
     public var progname = "kcsh"
+    /// With no credentials anywhere, start a local sandbox (true only when a
+    /// person is at the interactive REPL); otherwise that is an error.
+    public var autoSandbox = false
+    /// `--sandbox`: kc talks to kcsh's own sandbox.
+    public var sandbox = false
 
-    public init(profile: String? = nil, trace: Bool = false, progname: String = "kcsh") {
+    public init(
+      profile: String? = nil, trace: Bool = false, progname: String = "kcsh", autoSandbox: Bool = false
+    ) {
       self.profile = profile
       self.trace = trace
       self.progname = progname
+      self.autoSandbox = autoSandbox
     }
   }
 
   /// Installs the lazy `kc` global in `state`, and the global `help`
   /// (kc.help once kc is filled, so that help(kc) works as a first
   /// statement). Reads no file: kc is filled by its first use.
-  public static func install(_ state: LuaState, options: Options) {
+  @discardableResult
+  public static func install(_ state: LuaState, options: Options) -> KCTarget {
     let context = KCContext(options: options)
     state.ensureStack(4)
     state.newTable()
@@ -70,7 +80,16 @@ public enum KCModule {
       try s.call(nargs: n)
       return .results(s.top)
     }
+    return KCTarget(context: context)
   }
+}
+
+/// What kc talks to, for the REPL's prompt: `sandbox`, a profile's name,
+/// or nil (the environment's credentials, or not known yet).
+public struct KCTarget {
+  let context: KCContext
+
+  public var name: String? { context.target }
 }
 
 extension KCModule {
@@ -109,14 +128,43 @@ final class KCContext {
     tracing = options.trace
   }
 
-  /// The client, made on first use: resolves the configuration (and starts a
-  /// sandbox when nothing names credentials or a base URL).
+  /// The target's name for the prompt. Before the client is made, read off
+  /// the options and the environment without resolving anything (no file
+  /// is read, no command run): --sandbox, a named profile, or nothing at
+  /// all configured (the REPL's automatic sandbox).
+  var target: String? {
+    if let c = client?.configuration {
+      if c.credentialSource == "sandbox" || options.sandbox { return "sandbox" }
+      return c.profile
+    }
+    if options.sandbox { return "sandbox" }
+    if let p = options.profile ?? getenv("KCSH_PROFILE").map({ String(cString: $0) }), !p.isEmpty { return p }
+    let env = ["KEYCARD_API_BASE_URL", "KEYCARD_API_API_KEY", "KEYCARD_API_CLIENT_ID"]
+    let named = env.contains { getenv($0).map { $0.pointee != 0 } ?? false }
+    if !named && options.autoSandbox && !Configuration.configFileExists() { return "sandbox" }
+    return nil
+  }
+
+  /// Why a script cannot run without credentials: the automatic sandbox is
+  /// for people at the REPL, not for scripts.
+  static let noCredentials = KeycardError(
+    kind: .config,
+    message: """
+      no Keycard credentials: set KEYCARD_API_API_KEY (or KEYCARD_API_CLIENT_ID and \
+      KEYCARD_API_CLIENT_SECRET), or a profile in $XDG_CONFIG_HOME/kcsh/config.toml \
+      (--profile NAME); or pass --sandbox to run against a local sandbox
+      """)
+
+  /// The client, made on first use: resolves the configuration (and, at the
+  /// interactive REPL only, starts a sandbox when nothing names credentials
+  /// or a base URL).
   func getClient() throws -> KeycardClient {
     if let client { return client }
     var config: Configuration
     do {
       config = try Configuration.resolve(profileFlag: options.profile)
       if !config.hasCredentials && !config.namesBaseURL {
+        guard options.autoSandbox else { throw KCContext.noCredentials }
         let url: String
         let key: String
         do {
@@ -191,6 +239,8 @@ final class KCContext {
     s.rawSet(native, field: "request_async")
     s.push(function: { s in try Self.describeError(s) })
     s.rawSet(native, field: "describe_error")
+    s.push(function: { [self] s in try requestWithin(s) })
+    s.rawSet(native, field: "request_within")
     RequestQueue.install(s, native: native, context: self)
     if try Self.stdlibFound(s) {
       s.getGlobal("require")
@@ -400,6 +450,44 @@ final class KCContext {
     return .results(2)
   }
 
+  /// native.request_within(t, ms): request() with a hard time limit, for
+  /// the completer (the prompt never waits longer): a request still in
+  /// flight after `ms` milliseconds is cancelled, and the answer is
+  /// (false, "timeout"). Starts no sandbox: without a client and without
+  /// configured credentials, (false, "no client").
+  func requestWithin(_ s: LuaState) throws -> LuaResult {
+    let ms = s.integer(at: 2) ?? 300
+    s.top = 1
+    // A client is made here only when that is quick: the configuration
+    // names the credentials (no sandbox is started for a Tab).
+    var made = client
+    if made == nil, let c = try? Configuration.resolve(profileFlag: options.profile),
+      c.hasCredentials || c.namesBaseURL
+    {
+      made = try? getClient()
+    }
+    guard let client = made else {
+      s.push(false)
+      s.push("no client")
+      return .results(2)
+    }
+    let (call, raw) = try parseCall(s)
+    let box = Mailbox<Result<APIResponse, KeycardError>>()
+    let handle = client.start(call) { box.post($0) }
+    let deadline = monotonicSeconds() + Double(ms) / 1000
+    while true {
+      let left = deadline - monotonicSeconds()
+      if let outcome = box.take(waiting: max(0, left)).first {
+        return pushOutcome(s, call, outcome, raw: raw)
+      }
+      if left <= 0 { break }
+    }
+    handle.cancel()
+    s.push(false)
+    s.push("timeout")
+    return .results(2)
+  }
+
   /// Pushes request()'s answer for `outcome`: decoded, or with `raw` the
   /// body's bytes as a string.
   func pushOutcome(
@@ -475,6 +563,8 @@ final class KCContext {
     s.rawSet(field: "credentials_from", c.credentialSource)
     s.rawSet(field: "max_retries", c.maxRetries)
     s.rawSet(field: "timeout_ms", c.timeoutMs)
+    s.push(c.confirmWrites)
+    s.rawSet(-2, field: "confirm_writes")
     return .results(1)
   }
 
@@ -503,4 +593,11 @@ final class KCContext {
     }
     return out
   }
+}
+
+/// Seconds on the monotonic clock.
+private func monotonicSeconds() -> Double {
+  var t = timespec()
+  clock_gettime(CLOCK_MONOTONIC, &t)
+  return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

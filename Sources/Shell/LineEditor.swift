@@ -24,6 +24,8 @@ protocol LineSource: AnyObject {
 struct Completions {
   var word: String
   var candidates: [String]
+  /// Shown beside a candidate in the list (a user ID's email).
+  var notes: [String: String] = [:]
 }
 
 /// Lines from stdin with the prompt written to stdout: lua.c's REPL without
@@ -76,6 +78,10 @@ final class LineEditor: LineSource {
   /// Called with the line up to the cursor when Tab is pressed; nil makes
   /// Tab beep and insert nothing.
   var completer: ((String) -> Completions)?
+
+  /// What a chunk becomes before the history (memory and file) keeps it:
+  /// its secrets replaced by <redacted>. nil keeps chunks as typed.
+  var redactor: (([UInt8]) -> [UInt8])?
 
   /// Opens the editor on stdin/stdout; `historyPath` nil keeps no history
   /// file.
@@ -135,6 +141,8 @@ final class LineEditor: LineSource {
     // A leading space keeps a line out of the history (a secret, say), as
     // in shells with HISTCONTROL=ignorespace.
     guard let first = chunk.first, first != UInt8(ascii: " ") else { return }
+    let chunk = redactor?(chunk) ?? chunk
+    guard !chunk.isEmpty else { return }
     let text = chunk.map { $0 == 0 ? CChar(32) : CChar(bitPattern: $0) } + [0]
     kcsh_history_enter(history, text)
     historyFile?.append(chunk)
@@ -209,14 +217,24 @@ final class LineEditor: LineSource {
       return UInt8(CC_REFRESH)
     }
     if found.candidates.count == 1 { return UInt8(CC_NORM) }
-    listCandidates(found.candidates)
+    listCandidates(found.candidates, notes: found.notes)
     return UInt8(CC_REDISPLAY)
   }
 
   /// Prints the candidates in columns below the line (libedit redraws the
   /// line after).
-  private func listCandidates(_ words: [String]) {
+  private func listCandidates(_ words: [String], notes: [String: String] = [:]) {
     let width = terminalColumns() ?? 80
+    if !notes.isEmpty {  // one a line: the value, then its note
+      let column = (words.map(\.count).max() ?? 0) + 2
+      var text = "\n"
+      for w in words.sorted() {
+        text += w + (notes[w].map { String(repeating: " ", count: column - w.count) + $0 } ?? "") + "\n"
+      }
+      fputs(text, kcsh_stdout())
+      fflush(kcsh_stdout())
+      return
+    }
     let column = (words.map(\.count).max() ?? 0) + 2
     let perLine = max(1, width / column)
     var text = "\n"
@@ -321,4 +339,11 @@ func terminalColumns() -> Int? {
   var size = winsize()
   guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
   return Int(size.ws_col)
+}
+
+/// The terminal's height in rows, when stdout is a terminal.
+func terminalRows() -> Int? {
+  var size = winsize()
+  guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 else { return nil }
+  return Int(size.ws_row)
 }

@@ -107,18 +107,24 @@ final class ScriptRunner {
     }
     createArgTable(script: args.script)
     StdlibPath.append(to: state, ignoreEnvironment: args.ignoreEnvironment)
-    KCModule.install(state, options: .init(profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname))
+    // Is a person at a prompt? Then the REPL runs, and a missing configuration
+    // falls back to a local sandbox; a script's fails instead.
+    let repl = args.interactive || (args.script == argv.count && !args.hasExecute && !args.showVersion && isatty(0) != 0)
+    var options = KCModule.Options(
+      profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname, autoSandbox: repl)
+    options.sandbox = args.long["sandbox"] != nil
+    let target = KCModule.install(state, options: options)
     useGenerationalGC()
     if !args.ignoreEnvironment && !handleLuaInit().isOK { return 1 }
     if try !runArguments(args.actions) { return 1 }
     if args.long["run"] != nil { return try runShipped(args.script).isOK ? 0 : 1 }
     if args.script < argv.count, try !handleScript(args.script).isOK { return 1 }
     if args.interactive {
-      return REPL(state: state, json: json).run()
+      return REPL(state: state, json: json, target: target).run()
     } else if args.script == argv.count && !args.hasExecute && !args.showVersion {
       if isatty(0) != 0 {
         printVersion()
-        return REPL(state: state, json: json).run()
+        return REPL(state: state, json: json, target: target).run()
       }
       // lua.c ignores this chunk's status; kcsh runs stdin as `lua5.4 -`
       // does, so a failing script exits with 1.

@@ -93,8 +93,9 @@ enum CLIUsage {
         KCSH_PROFILE             profile of $XDG_CONFIG_HOME/kcsh/config.toml to use
         KCSH_MAX_RETRIES, KCSH_TIMEOUT_MS, KCSH_CONNECT_TIMEOUT_MS
         KCSH_RETRY_CONFLICTS=1   retry 409s that name a state too, as the SDKs do
-        With no credentials or base URL anywhere, kcsh uses a local sandbox, as
-        --sandbox does (which cannot be combined with --profile).
+        With no credentials or base URL anywhere, the interactive REPL uses a
+        local sandbox, as --sandbox does (which cannot be combined with
+        --profile); a script (or -e, or stdin) fails instead: pass --sandbox.
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
       lua5.4 does); 2 a bad kcsh option.
 

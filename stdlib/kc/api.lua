@@ -11,8 +11,9 @@
 -- record (one record's name in help and messages), type (its type name),
 -- parent (a resource name), segment (its path segment below the parent's
 -- record), id (the path parameter naming one record; none for a singleton),
--- singleton, doc, show (the fields tostring(record) shows), fields (of a
--- record), operations.
+-- singleton, doc, show (the fields tostring(record) shows), columns (the
+-- fields a table of records shows, in order: the REPL and kc.table), fields
+-- (of a record), operations.
 --
 -- Operation fields: name, verb, on = "collection" | "record" (where the Lua
 -- method lives: org.users:list{}, user:update{}; a record operation is also
@@ -25,7 +26,8 @@
 -- "integer" | "boolean" | "object" (with `fields`) | "array" (with `items`),
 -- enum (allowed values), required, nullable (kc.null accepted), min/max
 -- (integers), multi (a query parameter that may be given as a list:
--- expand = {"permissions", "total_count"}), doc.
+-- expand = {"permissions", "total_count"}), secret (a value never shown or
+-- kept: the REPL's history has it as <redacted>), doc.
 --
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
@@ -42,6 +44,7 @@
 ---@field min? integer
 ---@field max? integer
 ---@field multi? boolean
+---@field secret? boolean a value never shown or kept (history has <redacted>)
 ---@field items? string the type of an array's items
 ---@field fields? kc.api.Param[]
 ---@field doc? string
@@ -71,6 +74,7 @@
 ---@field singleton? boolean
 ---@field doc string
 ---@field show string[]
+---@field columns string[] the fields a table of these records shows
 ---@field fields kc.api.Param[]
 ---@field operations kc.api.Operation[]
 ---@field lua string derived
@@ -162,6 +166,7 @@ api.resources = {
     segment = "organizations", id = "organization_id",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
+    columns = { "label", "name", "id" },
     fields = {
       F.id, F.created_at,
       { name = "label", type = "string", doc = "A domain name segment for the entity, often derived from the name (at most 63 characters)." },
@@ -224,6 +229,7 @@ api.resources = {
     segment = "users", id = "user_id",
     doc = "The users (members) of an organization. Users join by accepting an invitation.",
     show = { "email", "role", "status" },
+    columns = { "email", "role", "status", "id" },
     fields = {
       { name = "id", type = "string", doc = "The Keycard account ID." },
       F.created_at,
@@ -260,6 +266,7 @@ api.resources = {
     segment = "invitations", id = "invitation_id",
     doc = "Invitations to join an organization, sent by email.",
     show = { "email", "role", "status" },
+    columns = { "email", "role", "status", "expires_at", "id" },
     fields = {
       F.id, F.created_at,
       { name = "created_by", type = "string", doc = "ID of the user who created the invitation." },
@@ -294,6 +301,7 @@ api.resources = {
     segment = "service-accounts", id = "service_account_id",
     doc = "Service accounts: non-human principals of an organization, authenticated by their credentials.",
     show = { "name" },
+    columns = { "name", "description", "id" },
     fields = {
       F.id, F.created_at, F.name, F.updated_at,
       { name = "description", type = "string", optional = true, doc = "Optional description of the service account." },
@@ -333,10 +341,11 @@ api.resources = {
     segment = "credentials", id = "credential_id",
     doc = "Credentials of a service account (client ID and secret). The secret is returned once, by create.",
     show = { "name", "client_id" },
+    columns = { "name", "client_id", "last_used_at", "id" },
     fields = {
       F.id,
       { name = "client_id", type = "string", doc = "The client ID for authentication." },
-      { name = "client_secret", type = "string", optional = true,
+      { name = "client_secret", type = "string", optional = true, secret = true,
         doc = "The client secret: only in the answer of create, never again." },
       F.created_at, F.name,
       { name = "description", type = "string", optional = true, doc = "Optional description of the credential." },
@@ -377,6 +386,7 @@ api.resources = {
     segment = "sso-connection", singleton = true,
     doc = "The organization's SSO connection (one at most). Answers never contain the secret, only client_secret_set.",
     show = { "identifier", "client_id" },
+    columns = { "identifier", "client_id", "client_secret_set", "id" },
     fields = {
       { name = "id", type = "string", doc = "Unique identifier for the SSO connection." },
       { name = "client_id", type = "string", doc = "OAuth 2.0 client ID." },
@@ -392,7 +402,7 @@ api.resources = {
         params = {
           { name = "identifier", ["in"] = "body", type = "string", required = true, doc = "SSO provider identifier (e.g. issuer URL)." },
           { name = "client_id", ["in"] = "body", type = "string", required = true, doc = "OAuth 2.0 client ID." },
-          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (never shown again)." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, secret = true, doc = "OAuth 2.0 client secret (never shown again)." },
           SSO_PROTOCOLS,
         },
         example = 'org.sso:enable{identifier = "https://idp.acme.com", client_id = "kc"}' },
@@ -405,7 +415,7 @@ api.resources = {
         params = {
           { name = "identifier", ["in"] = "body", type = "string", doc = "SSO provider identifier (e.g. issuer URL)." },
           { name = "client_id", ["in"] = "body", type = "string", doc = "OAuth 2.0 client ID." },
-          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (kc.null removes it)." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, secret = true, doc = "OAuth 2.0 client secret (kc.null removes it)." },
           SSO_PROTOCOLS,
         },
         example = 'org.sso:update{client_secret = os.getenv("IDP_SECRET")}' },
@@ -422,7 +432,7 @@ api.types = {
   {
     name = "TokenResponse", doc = "OAuth2-style token response for M2M tokens.",
     fields = {
-      { name = "access_token", type = "string", doc = "The M2M access token." },
+      { name = "access_token", type = "string", secret = true, doc = "The M2M access token." },
       { name = "token_type", type = "string", doc = 'Token type (always "Bearer").' },
       { name = "expires_in", type = "integer", optional = true, doc = "Token expiration time in seconds." },
     },
@@ -546,6 +556,17 @@ api.functions = {
     doc = "The API description (stdlib/kc/api.lua) as data. Resources, operations, their parameters and " ..
       "docs: what help(), the checks, the types and docs/reference.md are made from.",
     example = 'for _, r in ipairs(kc.api.resources) do print(r.lua, r.path) end' },
+  { name = "table", call = "kc.table(rows, opts)",
+    type = "fun(rows: table|kc.Iter<any>, opts?: {columns?: string[], width?: integer, max_rows?: integer, color?: boolean}): string",
+    doc = "An aligned table with a header, as the REPL prints pages and lists: rows are a page, a list of " ..
+      "records or tables, or an iterator; one record gives field  value lines. Columns default to the " ..
+      "resource's (api.lua) or the rows' keys; values wider than the width are cut with …; max_rows " ..
+      "ends the table with '… N more'. No colour unless opts.color.",
+    example = 'print(kc.table(org.users:list{limit = 5}, {columns = {"email", "role"}}))' },
+  { name = "confirm_writes", call = "kc.confirm_writes(on)", type = "fun(on?: boolean)",
+    doc = "Ask before every write is sent (`delete user ana@acme.com in acme? [y/N]`), as the REPL does on " ..
+      "a profile with confirm_writes = true; false never asks, nil follows the profile (at the REPL only).",
+    example = 'kc.confirm_writes(true)' },
   { name = "help", call = "help(x)", type = "fun(x?: any)",
     doc = "Prints what x does: help(org.users), help(org.users.update), help(\"invitations.create\"). " ..
       "x is kc, a collection, a record, a method or a name (\"kc.csv\", \"users.update\").",

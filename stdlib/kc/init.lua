@@ -15,6 +15,9 @@ function M.install(kc, native)
   require("kc.json").install(kc)
   require("kc.args").install(kc)
   require("kc.parallel").install(kc, native)
+  require("kc.table").install(kc)
+  require("kc.confirm").install(kc)
+  require("kc.complete").install(kc, native)
   require("kc.help").install(kc)
   return kc
 end

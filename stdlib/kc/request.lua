@@ -59,6 +59,7 @@ function request.install(kc, native)
   ---@return any, kc.Meta
   function kc.request(t)
     check_fields(t, "request")
+    require("kc.confirm").check(kc, t) -- confirm_writes: asks before a write, at the REPL
     -- In a kc.parallel task the request travels while other tasks run.
     local sched = parallel.current()
     local ok, value, meta

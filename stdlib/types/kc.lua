@@ -335,6 +335,8 @@ error('Cannot require a meta file')
 ---@field trace fun(on: boolean) Prints each request to stderr, secrets redacted (as --trace does).
 ---@field Error table The metatable of the error values API failures raise. Their fields: kind, status, code, message, method, path, request_id, attempts.
 ---@field api table The API description (stdlib/kc/api.lua) as data. Resources, operations, their parameters and docs: what help(), the checks, the types and docs/reference.md are made from.
+---@field table fun(rows: table|kc.Iter<any>, opts?: {columns?: string[], width?: integer, max_rows?: integer, color?: boolean}): string An aligned table with a header, as the REPL prints pages and lists: rows are a page, a list of records or tables, or an iterator; one record gives field  value lines. Columns default to the resource's (api.lua) or the rows' keys; values wider than the width are cut with …; max_rows ends the table with '… N more'. No colour unless opts.color.
+---@field confirm_writes fun(on?: boolean) Ask before every write is sent (`delete user ana@acme.com in acme? [y/N]`), as the REPL does on a profile with confirm_writes = true; false never asks, nil follows the profile (at the REPL only).
 ---@field help fun(x?: any) Prints what x does: help(org.users), help(org.users.update), help("invitations.create"). x is kc, a collection, a record, a method or a name ("kc.csv", "users.update").
 kc = {}
 

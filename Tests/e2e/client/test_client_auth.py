@@ -140,14 +140,31 @@ def test_nothing_client_related_at_startup(tmp_path):
     assert r.returncode == 1 and "config.toml:1" in r.stderr
 
 
-def test_no_credentials_starts_a_sandbox():
+def test_a_script_without_credentials_fails_and_starts_no_sandbox(tmp_path):
+    # The automatic sandbox is for people at the REPL: a script (-e, a file,
+    # or a program on stdin) without credentials is an error that says how to
+    # configure them, and no sandbox is started.
+    env = clean_env(XDG_CONFIG_HOME="/nonexistent")
+    script = tmp_path / "s.lua"
+    script.write_text("print(#kc.organizations:list().items)\n")
+    for args, stdin in ((["-e", "print(kc.config().base_url)"], ""), ([str(script)], ""),
+                        (["-"], "print(kc.config().base_url)\n")):
+        r = subprocess.run([str(KCSH), *args], env=env, input=stdin, capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert "no Keycard credentials" in r.stderr and "KEYCARD_API_API_KEY" in r.stderr
+        assert "--sandbox" in r.stderr and "--profile" in r.stderr
+        assert "using a local sandbox" not in r.stderr and r.stdout == ""
+
+
+def test_a_script_with_the_sandbox_flag_still_runs():
     if not (KCSH.parent / "kcsh-sandbox").exists():
         pytest.skip("no kcsh-sandbox next to kcsh")
     env = clean_env(XDG_CONFIG_HOME="/nonexistent")
-    code = "local c = kc.config(); print(c.base_url:match('^http://127.0.0.1:%d+$') ~= nil, c.credentials_from)"
-    r = kcsh("-e", code, env=env)
-    assert r.stdout.strip() == "true\tsandbox", r.stderr
-    assert "no Keycard credentials found; using a local sandbox at http://127.0.0.1:" in r.stderr
+    code = "local c = kc.config(); print(c.base_url:match('^http://127.0.0.1:%d+$') ~= nil, #kc.organizations:list().items > 0)"
+    r = kcsh("--sandbox", "-e", code, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "true\ttrue", r.stderr
+    assert "using a local Keycard sandbox at http://127.0.0.1:" in r.stderr
 
 
 def test_a_base_url_without_credentials_is_used_not_replaced_by_a_sandbox(tmp_path):
