@@ -616,4 +616,22 @@ for _, f in ipairs(api.functions) do
   end
 end
 
+--- Calls fn(field) for every field and parameter in the description
+--- (records', operations' and types', nested ones too): how the completer
+--- finds enums and the redactor finds secrets.
+---@param fn fun(field: table)
+function api.each_field(fn)
+  local function walk(list)
+    for _, p in ipairs(list or {}) do
+      fn(p)
+      walk(p.fields)
+    end
+  end
+  for _, r in ipairs(api.resources) do
+    walk(r.fields)
+    for _, op in ipairs(r.operations) do walk(op.params) end
+  end
+  for _, t in ipairs(api.types or {}) do walk(t.fields) end
+end
+
 return api

@@ -36,19 +36,12 @@ end
 
 -- Enum values by field name, from every parameter and field.
 local enums = {}
-local function add_enums(list)
-  for _, p in ipairs(list or {}) do
-    if p.enum then
-      enums[p.name] = enums[p.name] or {}
-      for _, v in ipairs(p.enum) do enums[p.name][v] = true end
-    end
-    if p.fields then add_enums(p.fields) end
+api.each_field(function(p)
+  if p.enum then
+    enums[p.name] = enums[p.name] or {}
+    for _, v in ipairs(p.enum) do enums[p.name][v] = true end
   end
-end
-for _, r in ipairs(api.resources) do
-  add_enums(r.fields)
-  for _, op in ipairs(r.operations) do add_enums(op.params) end
-end
+end)
 
 local by_class = {} -- "kc.users" -> resource
 local by_record = {} -- "kc.user" -> resource

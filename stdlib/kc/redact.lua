@@ -13,17 +13,9 @@ M.MARK = "<redacted>"
 -- Names of secret fields: every parameter or field marked secret in api.lua,
 -- and the client's own (api_key, client_secret in a config).
 local names = { api_key = true, client_secret = true, access_token = true, refresh_token = true, password = true }
-local function mark(list)
-  for _, p in ipairs(list or {}) do
-    if p.secret then names[p.name] = true end
-    if p.fields then mark(p.fields) end
-  end
-end
-for _, r in ipairs(api.resources) do
-  mark(r.fields)
-  for _, op in ipairs(r.operations) do mark(op.params) end
-end
-for _, t in ipairs(api.types or {}) do mark(t.fields) end
+api.each_field(function(p)
+  if p.secret then names[p.name] = true end
+end)
 M.names = names
 
 -- Shapes of Keycard secrets: prefixed keys and tokens (kcsb_..., kcat_...,
