@@ -12,7 +12,10 @@
 -- parent (a resource name), segment (its path segment below the parent's
 -- record), id (the path parameter naming one record; none for a singleton),
 -- singleton, doc, show (the fields tostring(record) shows), fields (of a
--- record), operations.
+-- record), operations; noun (its name in a plan's lines: "service account")
+-- and natural_key (the field that names a record among its siblings: a
+-- dry run's plan names records by it, a journal finds a create that was in
+-- flight at a crash by it).
 --
 -- Operation fields: name, verb, on = "collection" | "record" (where the Lua
 -- method lives: org.users:list{}, user:update{}; a record operation is also
@@ -25,7 +28,8 @@
 -- "integer" | "boolean" | "object" (with `fields`) | "array" (with `items`),
 -- enum (allowed values), required, nullable (kc.null accepted), min/max
 -- (integers), multi (a query parameter that may be given as a list:
--- expand = {"permissions", "total_count"}), doc.
+-- expand = {"permissions", "total_count"}), secret (never in a plan, a
+-- journal, a trace), doc.
 --
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
@@ -42,6 +46,7 @@
 ---@field min? integer
 ---@field max? integer
 ---@field multi? boolean
+---@field secret? boolean never in a plan or a journal
 ---@field items? string the type of an array's items
 ---@field fields? kc.api.Param[]
 ---@field doc? string
@@ -71,6 +76,8 @@
 ---@field singleton? boolean
 ---@field doc string
 ---@field show string[]
+---@field noun? string its name in a plan's lines
+---@field natural_key? string the field naming a record among its siblings
 ---@field fields kc.api.Param[]
 ---@field operations kc.api.Operation[]
 ---@field lua string derived
@@ -160,6 +167,7 @@ api.resources = {
   {
     name = "organizations", record = "org", type = "Organization",
     segment = "organizations", id = "organization_id",
+    noun = "organization", natural_key = "label",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
     fields = {
@@ -222,6 +230,7 @@ api.resources = {
   {
     name = "users", record = "user", type = "OrganizationUser", parent = "organizations",
     segment = "users", id = "user_id",
+    noun = "user", natural_key = "email",
     doc = "The users (members) of an organization. Users join by accepting an invitation.",
     show = { "email", "role", "status" },
     fields = {
@@ -258,6 +267,7 @@ api.resources = {
   {
     name = "invitations", record = "invitation", type = "Invitation", parent = "organizations",
     segment = "invitations", id = "invitation_id",
+    noun = "invitation", natural_key = "email",
     doc = "Invitations to join an organization, sent by email.",
     show = { "email", "role", "status" },
     fields = {
@@ -292,6 +302,7 @@ api.resources = {
   {
     name = "service_accounts", record = "sa", type = "ServiceAccount", parent = "organizations",
     segment = "service-accounts", id = "service_account_id",
+    noun = "service account", natural_key = "name",
     doc = "Service accounts: non-human principals of an organization, authenticated by their credentials.",
     show = { "name" },
     fields = {
@@ -331,12 +342,13 @@ api.resources = {
   {
     name = "credentials", record = "cred", type = "ServiceAccountCredential", parent = "service_accounts",
     segment = "credentials", id = "credential_id",
+    noun = "credential", natural_key = "name",
     doc = "Credentials of a service account (client ID and secret). The secret is returned once, by create.",
     show = { "name", "client_id" },
     fields = {
       F.id,
       { name = "client_id", type = "string", doc = "The client ID for authentication." },
-      { name = "client_secret", type = "string", optional = true,
+      { name = "client_secret", type = "string", optional = true, secret = true,
         doc = "The client secret: only in the answer of create, never again." },
       F.created_at, F.name,
       { name = "description", type = "string", optional = true, doc = "Optional description of the credential." },
@@ -375,6 +387,7 @@ api.resources = {
   {
     name = "sso", record = "sso", type = "SSOConnection", parent = "organizations",
     segment = "sso-connection", singleton = true,
+    noun = "sso connection", natural_key = "identifier",
     doc = "The organization's SSO connection (one at most). Answers never contain the secret, only client_secret_set.",
     show = { "identifier", "client_id" },
     fields = {
@@ -392,7 +405,7 @@ api.resources = {
         params = {
           { name = "identifier", ["in"] = "body", type = "string", required = true, doc = "SSO provider identifier (e.g. issuer URL)." },
           { name = "client_id", ["in"] = "body", type = "string", required = true, doc = "OAuth 2.0 client ID." },
-          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (never shown again)." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, secret = true, doc = "OAuth 2.0 client secret (never shown again)." },
           SSO_PROTOCOLS,
         },
         example = 'org.sso:enable{identifier = "https://idp.acme.com", client_id = "kc"}' },
@@ -405,7 +418,7 @@ api.resources = {
         params = {
           { name = "identifier", ["in"] = "body", type = "string", doc = "SSO provider identifier (e.g. issuer URL)." },
           { name = "client_id", ["in"] = "body", type = "string", doc = "OAuth 2.0 client ID." },
-          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, doc = "OAuth 2.0 client secret (kc.null removes it)." },
+          { name = "client_secret", ["in"] = "body", type = "string", nullable = true, secret = true, doc = "OAuth 2.0 client secret (kc.null removes it)." },
           SSO_PROTOCOLS,
         },
         example = 'org.sso:update{client_secret = os.getenv("IDP_SECRET")}' },
@@ -499,6 +512,10 @@ api.functions = {
       "failure), results = false, progress (false, or a label), adaptive = false (no AIMD on 429/503).",
     example = 'local r = kc.parallel(kc.csv.read("people.csv"), function(row)\n' ..
       '  return org.invitations:create{email = row.email, role = "org_member"}\nend, {concurrency = 16})\nprint(r)' },
+  { name = "planned", call = "kc.planned(record)", type = "fun(x: any): boolean",
+    doc = "True when x is a planned record: under --dry-run, writes are not sent and answer with records " ..
+      "built from the request (ids like planned.sa.3, never real ones). False for anything else.",
+    example = 'local sa = org.service_accounts:create{name = "ci"}\nif kc.planned(sa) then print("dry run") end' },
   { name = "null", call = "kc.null", type = "kc.Null",
     doc = "An explicit JSON null in a request body (fields marked \"or kc.null\").",
     example = 'sa:update{description = kc.null}' },

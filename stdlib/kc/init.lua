@@ -15,6 +15,7 @@ function M.install(kc, native)
   require("kc.json").install(kc)
   require("kc.args").install(kc)
   require("kc.parallel").install(kc, native)
+  require("kc.plan").install(kc)
   require("kc.help").install(kc)
   return kc
 end
