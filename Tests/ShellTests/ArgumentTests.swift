@@ -81,13 +81,15 @@ final class ArgumentTests: XCTestCase {
     let help = CLIUsage.help(progname: "kcsh")
     XCTAssertTrue(help.hasPrefix("usage: kcsh [options] [script [args]]\n"))
     XCTAssertTrue(help.contains("  --profile name "))
-    XCTAssertTrue(help.contains("Reserved, not yet available: --dry-run, --json\n"))
+    XCTAssertTrue(help.contains("Reserved, not yet available: --json\n"))
+    XCTAssertTrue(help.contains("  --dry-run "))
   }
 
   func testBadLongOptions() {
     XCTAssertEqual(usage(["--bogus"]), "unrecognized option '--bogus'")
     XCTAssertEqual(usage(["--TRACE"]), "unrecognized option '--TRACE'")
-    XCTAssertEqual(usage(["--dry-run"]), "option '--dry-run' is not yet available")
+    XCTAssertEqual(usage(["--json"]), "option '--json' is not yet available")
+    XCTAssertEqual(usage(["--plan-out"]), "'--plan-out' needs argument")
     XCTAssertEqual(usage(["--profile"]), "'--profile' needs argument")
     XCTAssertEqual(usage(["--profile", "-e"]), "'--profile' needs argument")
     XCTAssertEqual(usage(["--trace=yes"]), "option '--trace' takes no argument")
