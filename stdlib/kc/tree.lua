@@ -105,8 +105,11 @@ end
 -- run's plan what the write is about.
 local function send(op, ctx, args, coll, rec)
   local query, body = split(op, args)
-  return (request.send({ method = op.verb, path = expand(op.path, ctx), query = query, body = body },
-    { op = op, record = rec, parent = coll and coll._parent }))
+  local t = { method = op.verb, path = expand(op.path, ctx), query = query, body = body }
+  -- Live, kc.request it is (a script, or a test, may stand in for it); under
+  -- a write mode, the same path with what the tree knows.
+  if not request.mode() then return (kc.request(t)) end
+  return (request.send(t, { op = op, record = rec, parent = coll and coll._parent }))
 end
 
 -- Collections ----------------------------------------------------------------
