@@ -189,7 +189,9 @@ struct LongOption: Sendable {
     LongOption("version", "show kcsh's and Lua's versions and exit"),
     LongOption("sandbox", "run against a local Keycard sandbox (kcsh-sandbox), stopped on exit"),
     LongOption("profile", value: "name", "use the named credentials profile"),
-    LongOption("dry-run", "show the changes a script would make, make none", available: false),
+    // Bulk runs (stdlib/kc/plan.lua): one block, kept together.
+    LongOption("dry-run", "run against the real data, send no write; print the plan of changes on exit"),
+    LongOption("plan-out", value: "file", "with --dry-run: also write the plan as JSON to file"),
     LongOption("trace", "log every API request on stderr"),
     LongOption("json", "print each value returned by -e, the script or a REPL line as one line of JSON"),
     LongOption(

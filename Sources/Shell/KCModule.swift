@@ -23,6 +23,10 @@ public enum KCModule {
     public var autoSandbox = false
     /// `--sandbox`: kc talks to kcsh's own sandbox.
     public var sandbox = false
+    /// `--dry-run`: writes are planned, not sent (stdlib/kc/plan.lua).
+    public var dryRun = false
+    /// `--plan-out FILE`: where the dry run's plan also goes, as JSON.
+    public var planOut: String?
 
     public init(
       profile: String? = nil, trace: Bool = false, progname: String = "kcsh", autoSandbox: Bool = false
@@ -93,6 +97,20 @@ public struct KCTarget {
 }
 
 extension KCModule {
+  /// `--dry-run`, at exit: prints the plan (and writes `--plan-out`), by
+  /// `require("kc.plan").finish(kc)`. Throws what that raises.
+  static func finishPlan(_ state: LuaState) throws(LuaError) {
+    let base = state.top
+    defer { state.top = base }
+    state.ensureStack(4)
+    state.getGlobal("require")
+    state.push("kc.plan")
+    try state.call(nargs: 1, nresults: 1)
+    try state.getField(-1, "finish")
+    state.getGlobal("kc")
+    try state.call(nargs: 1, nresults: 0)
+  }
+
   /// `--emit-types`: writes stdlib/types/kc.lua, the LuaLS annotations that
   /// scripts/gen-types.lua makes from the API description.
   static func emitTypes(ignoreEnvironment: Bool, progname: String) -> Int32 {
@@ -242,6 +260,14 @@ final class KCContext {
     s.push(function: { [self] s in try requestWithin(s) })
     s.rawSet(native, field: "request_within")
     RequestQueue.install(s, native: native, context: self)
+    if options.dryRun {
+      s.push(true)
+      s.rawSet(native, field: "dry_run")
+      if let planOut = options.planOut {
+        s.push(planOut)
+        s.rawSet(native, field: "plan_out")
+      }
+    }
     if try Self.stdlibFound(s) {
       s.getGlobal("require")
       s.push("kc.init")

@@ -113,8 +113,30 @@ final class ScriptRunner {
     var options = KCModule.Options(
       profile: args.long["profile"], trace: args.long["trace"] != nil, progname: progname, autoSandbox: repl)
     options.sandbox = args.long["sandbox"] != nil
+    options.dryRun = args.long["dry-run"] != nil
+    options.planOut = args.long["plan-out"]
+    if options.planOut != nil && !options.dryRun {
+      CLIOutput.error("\(progname): '--plan-out' needs '--dry-run'\n" + CLIUsage.help(progname: progname))
+      return 2
+    }
     let target = KCModule.install(state, options: options)
     useGenerationalGC()
+    let status = try runChunks(args, target: target)
+    // A dry run ends with its plan, whether or not the script ran to its end.
+    if options.dryRun {
+      do {
+        try KCModule.finishPlan(state)
+      } catch {
+        CLIOutput.error("\(progname): \(error.message)\n")
+        return 1
+      }
+    }
+    return status
+  }
+
+  /// The chunks of the command line (LUA_INIT, -e/-l, the script, the REPL
+  /// or stdin), as lua.c's pmain runs them; the exit status.
+  private func runChunks(_ args: ShellArguments, target: KCTarget?) throws -> Int32 {
     if !args.ignoreEnvironment && !handleLuaInit().isOK { return 1 }
     if try !runArguments(args.actions) { return 1 }
     if args.long["run"] != nil { return try runShipped(args.script).isOK ? 0 : 1 }

@@ -13,7 +13,10 @@
 -- record), id (the path parameter naming one record; none for a singleton),
 -- singleton, doc, show (the fields tostring(record) shows), columns (the
 -- fields a table of records shows, in order: the REPL and kc.table), fields
--- (of a record), operations.
+-- (of a record), operations; noun (its name in a plan's lines: "service
+-- account") and natural_key (the field that names a record among its
+-- siblings: a dry run's plan names records by it, a journal finds a create
+-- that was in flight at a crash by it).
 --
 -- Operation fields: name, verb, on = "collection" | "record" (where the Lua
 -- method lives: org.users:list{}, user:update{}; a record operation is also
@@ -27,7 +30,8 @@
 -- enum (allowed values), required, nullable (kc.null accepted), min/max
 -- (integers), multi (a query parameter that may be given as a list:
 -- expand = {"permissions", "total_count"}), secret (a value never shown or
--- kept: the REPL's history has it as <redacted>), doc.
+-- kept: not in a plan, a trace, or the REPL's history, which has
+-- <redacted>), doc.
 --
 -- Derived below, never written: each resource's lua (kc.organizations,
 -- org.users), path and item_path, children and ops (by name); each
@@ -44,7 +48,7 @@
 ---@field min? integer
 ---@field max? integer
 ---@field multi? boolean
----@field secret? boolean a value never shown or kept (history has <redacted>)
+---@field secret? boolean a value never shown or kept (plans, history: <redacted>)
 ---@field items? string the type of an array's items
 ---@field fields? kc.api.Param[]
 ---@field doc? string
@@ -75,6 +79,8 @@
 ---@field doc string
 ---@field show string[]
 ---@field columns string[] the fields a table of these records shows
+---@field noun? string its name in a plan's lines
+---@field natural_key? string the field naming a record among its siblings
 ---@field fields kc.api.Param[]
 ---@field operations kc.api.Operation[]
 ---@field lua string derived
@@ -164,6 +170,7 @@ api.resources = {
   {
     name = "organizations", record = "org", type = "Organization",
     segment = "organizations", id = "organization_id",
+    noun = "organization", natural_key = "label",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
     columns = { "label", "name", "id" },
@@ -227,6 +234,7 @@ api.resources = {
   {
     name = "users", record = "user", type = "OrganizationUser", parent = "organizations",
     segment = "users", id = "user_id",
+    noun = "user", natural_key = "email",
     doc = "The users (members) of an organization. Users join by accepting an invitation.",
     show = { "email", "role", "status" },
     columns = { "email", "role", "status", "id" },
@@ -264,6 +272,7 @@ api.resources = {
   {
     name = "invitations", record = "invitation", type = "Invitation", parent = "organizations",
     segment = "invitations", id = "invitation_id",
+    noun = "invitation", natural_key = "email",
     doc = "Invitations to join an organization, sent by email.",
     show = { "email", "role", "status" },
     columns = { "email", "role", "status", "expires_at", "id" },
@@ -299,6 +308,7 @@ api.resources = {
   {
     name = "service_accounts", record = "sa", type = "ServiceAccount", parent = "organizations",
     segment = "service-accounts", id = "service_account_id",
+    noun = "service account", natural_key = "name",
     doc = "Service accounts: non-human principals of an organization, authenticated by their credentials.",
     show = { "name" },
     columns = { "name", "description", "id" },
@@ -339,6 +349,7 @@ api.resources = {
   {
     name = "credentials", record = "cred", type = "ServiceAccountCredential", parent = "service_accounts",
     segment = "credentials", id = "credential_id",
+    noun = "credential", natural_key = "name",
     doc = "Credentials of a service account (client ID and secret). The secret is returned once, by create.",
     show = { "name", "client_id" },
     columns = { "name", "client_id", "last_used_at", "id" },
@@ -384,6 +395,7 @@ api.resources = {
   {
     name = "sso", record = "sso", type = "SSOConnection", parent = "organizations",
     segment = "sso-connection", singleton = true,
+    noun = "sso connection", natural_key = "identifier",
     doc = "The organization's SSO connection (one at most). Answers never contain the secret, only client_secret_set.",
     show = { "identifier", "client_id" },
     columns = { "identifier", "client_id", "client_secret_set", "id" },
@@ -509,6 +521,10 @@ api.functions = {
       "failure), results = false, progress (false, or a label), adaptive = false (no AIMD on 429/503).",
     example = 'local r = kc.parallel(kc.csv.read("people.csv"), function(row)\n' ..
       '  return org.invitations:create{email = row.email, role = "org_member"}\nend, {concurrency = 16})\nprint(r)' },
+  { name = "planned", call = "kc.planned(record)", type = "fun(x: any): boolean",
+    doc = "True when x is a planned record: under --dry-run, writes are not sent and answer with records " ..
+      "built from the request (ids like planned.sa.3, never real ones). False for anything else.",
+    example = 'local sa = org.service_accounts:create{name = "ci"}\nif kc.planned(sa) then print("dry run") end' },
   { name = "null", call = "kc.null", type = "kc.Null",
     doc = "An explicit JSON null in a request body (fields marked \"or kc.null\").",
     example = 'sa:update{description = kc.null}' },

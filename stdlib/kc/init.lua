@@ -18,6 +18,7 @@ function M.install(kc, native)
   require("kc.table").install(kc)
   require("kc.confirm").install(kc)
   require("kc.complete").install(kc, native)
+  require("kc.plan").install(kc)
   require("kc.help").install(kc)
   return kc
 end

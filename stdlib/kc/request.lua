@@ -5,6 +5,7 @@
 
 local check = require("kc.check")
 local parallel = require("kc.parallel")
+local confirm = require("kc.confirm")
 
 local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
 
@@ -31,25 +32,87 @@ local function check_fields(t, who)
   end
 end
 
+-- The write mode (DESIGN.md, "Bulk runs"): nil when writes are sent as they
+-- come, or the module of --dry-run (kc.plan) or --journal: its
+-- write(t, hint, transport) answers every write (ok, value, meta, as the
+-- transport does), and read(t), if it has one, may answer a read (nil: send
+-- it).
+local mode
+
+local raw, raw_async -- the native functions, from install
+local kc             -- the kc table, from install
+local Error          -- kc.Error, from install
+
+---@param value any the error: a table of fields, or a message
+---@param level integer
+local function raise(value, level)
+  if type(value) == "table" then error(setmetatable(value, Error), level + 1) end
+  error(value, level + 1)
+end
+
+-- The transport: (ok, value, meta), or (false, error). In a kc.parallel task
+-- the request travels while other tasks run.
+local function transport(t)
+  confirm.check(kc, t) -- confirm_writes: a write asks first (at the REPL)
+  local sched = parallel.current()
+  if sched then return sched.await(sched.start(t)) end
+  return raw(t)
+end
+
+local function is_write(t)
+  local m = t.method
+  return m ~= nil and m ~= "GET" and m ~= "get" and m ~= "HEAD" and m ~= "head"
+end
+
+-- The one path of every request: the tree's, kc.request's, request_async's
+-- and kc.parallel tasks'. A write goes to the mode, when there is one.
+-- `hint` is what the tree knows of the write: {op, record, parent}.
+local function call(t, hint)
+  if mode then
+    if is_write(t) then return mode.write(t, hint, transport) end
+    if mode.read then
+      local ok, value, meta = mode.read(t)
+      if ok ~= nil then return ok, value, meta end
+    end
+  end
+  return transport(t)
+end
+
+--- A request from the tree: kc.request's answer (or error), with what the
+--- tree knows of it (for a plan's lines and records).
+---@param t kc.RequestArgs
+---@param hint? {op: kc.api.Operation, record?: table, parent?: table}
+function request.send(t, hint)
+  local ok, value, meta = call(t, hint)
+  if ok then return value, meta end
+  raise(value, 2)
+end
+
+--- Sets the write mode (nil: live).
+function request.set_mode(m) mode = m end
+
+--- The write mode, or nil.
+function request.mode() return mode end
+
 --- Adds kc.Error, kc.request and kc.request_async to `kc`.
 ---@param kc table the native kc table
----@param native {request: function, request_async: function, describe_error: function}
-function request.install(kc, native)
-  local raw, raw_async = native.request, native.request_async
+---@param native {request: function, request_async: function, describe_error: function, dry_run?: boolean, plan_out?: string}
+function request.install(kc_table, native)
+  kc = kc_table
+  raw, raw_async = native.request, native.request_async
 
   -- API failures are tables (status, code, message, method, path,
   -- request_id, attempts, kind), so pcall gets structure; tostring gives one
   -- line, formatted by the client (KeycardError.describe).
   ---@class kc.Error
-  local Error = { __name = "kc.error", __tostring = native.describe_error }
+  Error = { __name = "kc.error", __tostring = native.describe_error }
   Error.__index = Error
   kc.Error = Error
 
-  ---@param value any the error: a table of fields, or a message
-  ---@param level integer
-  local function raise(value, level)
-    if type(value) == "table" then error(setmetatable(value, Error), level + 1) end
-    error(value, level + 1)
+  if native.dry_run then
+    local plan = require("kc.plan")
+    plan.start(kc, { out = native.plan_out })
+    mode = plan
   end
 
   --- kc.request{method=, path=, query=, body=, retries=, token=, auth=,
@@ -59,15 +122,7 @@ function request.install(kc, native)
   ---@return any, kc.Meta
   function kc.request(t)
     check_fields(t, "request")
-    require("kc.confirm").check(kc, t) -- confirm_writes: asks before a write, at the REPL
-    -- In a kc.parallel task the request travels while other tasks run.
-    local sched = parallel.current()
-    local ok, value, meta
-    if sched then
-      ok, value, meta = sched.await(sched.start(t))
-    else
-      ok, value, meta = raw(t)
-    end
+    local ok, value, meta = call(t)
     if ok then return value, meta end
     raise(value, 2)
   end
@@ -107,6 +162,17 @@ function request.install(kc, native)
   ---@return kc.Pending
   function kc.request_async(t)
     check_fields(t, "request_async")
+    if mode then
+      -- The mode answers a write, and may answer a read: then the handle
+      -- holds the answer already.
+      local ok, value, meta
+      if is_write(t) then
+        ok, value, meta = mode.write(t, nil, transport)
+      elseif mode.read then
+        ok, value, meta = mode.read(t)
+      end
+      if ok ~= nil then return setmetatable({ _ok = ok, _value = value, _meta = meta }, Pending) end
+    end
     local sched = parallel.current()
     if sched then
       local id = sched.start(t)

@@ -7,6 +7,7 @@ local api = require("kc.api")
 local check = require("kc.check")
 local iter = require("kc.iter")
 local records = require("kc.records")
+local request = require("kc.request")
 
 local pairs, ipairs, type, error, setmetatable, getmetatable, tostring, select =
   pairs, ipairs, type, error, setmetatable, getmetatable, tostring, select
@@ -99,10 +100,16 @@ local function ownercheck(self, where)
   return coll
 end
 
--- One request; the answer decoded (true for an empty one).
-local function send(op, ctx, args)
+-- One request; the answer decoded (true for an empty one). `coll` and `rec`
+-- (the collection and record it was made on, when there are) tell a dry
+-- run's plan what the write is about.
+local function send(op, ctx, args, coll, rec)
   local query, body = split(op, args)
-  return (kc.request { method = op.verb, path = expand(op.path, ctx), query = query, body = body })
+  local t = { method = op.verb, path = expand(op.path, ctx), query = query, body = body }
+  -- Live, kc.request it is (a script, or a test, may stand in for it); under
+  -- a write mode, the same path with what the tree knows.
+  if not request.mode() then return (kc.request(t)) end
+  return (request.send(t, { op = op, record = rec, parent = coll and coll._parent }))
 end
 
 -- Collections ----------------------------------------------------------------
@@ -279,7 +286,7 @@ local function binding(r, op, class, on, where)
       end
     end
     args = argcheck(op, args, where)
-    return result(op, send(op, ctx, args), coll, rec)
+    return result(op, send(op, ctx, args, coll, rec), coll, rec)
   end
 end
 

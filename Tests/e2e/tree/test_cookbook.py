@@ -21,6 +21,7 @@ EXPECT = {
     "Count users by role": ["org_admin 7\norg_member 11\norg_viewer 6\n"],
     "Rotate a service account's credential": ["deleted\t", "secret saved in "],
     "Handle errors as values": ["404\tnot_found"],
+    "See what a migration would change before it changes anything": ["created\tdeploy\ton\tci-migrated"],
     "Call an endpoint directly": ["org_admin\norg_member\norg_viewer\n", '"tags":[]', '"note":null'],
 }
 
