@@ -23,6 +23,8 @@ var package = Package(
     // libcurl is opened with dlopen on first use (see Sources/CCurl), so it is
     // a plain C target: linking libcurl would cost every start-up ~3.5 ms.
     .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
+    // SQLite likewise, for --journal only (see Sources/CSQLite).
+    .target(name: "CSQLite", linkerSettings: [.linkedLibrary("dl")]),
     // Threads, their SIGINT mask and the one Ctrl-C model (CThreads.h).
     .target(name: "CThreads"),
     .target(name: "Threads", dependencies: ["CThreads"]),
@@ -30,7 +32,7 @@ var package = Package(
     .target(name: "LuaKit", dependencies: ["LuaShim", "CLua", "Threads"]),
     .target(
       name: "Shell",
-      dependencies: ["LuaKit", "CEdit", "KeycardClient", "LuaJSON", "Threads"]),
+      dependencies: ["LuaKit", "CEdit", "KeycardClient", "LuaJSON", "Threads", "CSQLite"]),
     .target(name: "LuaJSON", dependencies: ["CLua"]),
     .target(name: "KeycardClient", dependencies: ["CCurl", "Threads"]),
     .executableTarget(name: "kcsh", dependencies: ["Shell"]),

@@ -70,6 +70,8 @@ w("---@field token? string A bearer token to use instead of the configured crede
 w("---@field auth? boolean false: send no credentials.")
 w("---@field headers? table<string, string> Extra headers for this call.")
 w("---@field raw? boolean true: the answer's bytes as a string, undecoded.")
+w("---@field request_id? string The X-Client-Request-ID of every attempt (default: a new UUID).")
+w("---@field once? boolean A write never to be made twice: retried only when the server cannot have carried it out.")
 w("")
 w("---@class kc.Meta")
 w("---@field status integer")

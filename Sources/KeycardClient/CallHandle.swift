@@ -15,7 +15,7 @@ public final class CallHandle: Sendable {
   let client: KeycardClient
   let call: APICall
   /// The request ID of every attempt of this call.
-  public let requestID = makeUUID()
+  public let requestID: String
   private let url: String
   private let maxRetries: Int
   private let started = monotonicNow()
@@ -40,6 +40,7 @@ public final class CallHandle: Sendable {
     self.call = call
     self.waiter = waiter
     self.completion = completion
+    requestID = call.requestID ?? makeUUID()
     url = client.configuration.baseURL + call.path + KeycardClient.queryString(call.query)
     maxRetries = max(0, call.retries ?? client.configuration.maxRetries)
   }
@@ -106,6 +107,7 @@ public final class CallHandle: Sendable {
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
     request.basicAuth = call.basicAuth
+    request.freshConnection = call.once
     // received() drops the answer of a call that was cancelled meanwhile.
     if waiter == .current, let result = client.transport.performHere(request) {
       return received(result, attempt: attempt)
@@ -130,7 +132,9 @@ public final class CallHandle: Sendable {
       if error.kind == .cancelled {
         return finish(.failure(failure(KeycardError(kind: .cancelled, message: error.message))))
       }
-      if error.isRetryable && attempt <= maxRetries { return retry(after: nil, attempt: attempt) }
+      if error.isRetryable && (!call.once || error.kind == .connect) && attempt <= maxRetries {
+        return retry(after: nil, attempt: attempt)
+      }
       finish(.failure(failure(KeycardError(kind: .transport, message: "\(error.kind.rawValue): \(error.message)"))))
     case .success(let response):
       if (200..<300).contains(response.status) {
@@ -160,6 +164,7 @@ public final class CallHandle: Sendable {
         }
       }
       if KeycardClient.shouldRetry(response, retryConflicts: call.retryConflicts ?? client.configuration.retryConflicts),
+        !call.once || response.status == 429 || response.header("x-should-retry")?.lowercased() == "true",
         attempt <= maxRetries
       {
         return retry(after: response, attempt: attempt)

@@ -25,6 +25,14 @@ public struct APICall: Sendable {
   public var headers: [String] = []
   /// The body's type, when there is a body.
   public var contentType = "application/json"
+  /// The X-Client-Request-ID of every attempt; nil: a new UUID per call. A
+  /// journaled write sends the same one on every attempt and every rerun.
+  public var requestID: String?
+  /// A write that must not be carried out twice (a journaled create): it is
+  /// retried only when the server cannot have carried it out (no connection
+  /// made, a 429, or an answer that says `x-should-retry: true`); any other
+  /// failure is left to the caller, who reconciles before sending it again.
+  public var once = false
   /// HTTP Basic credentials (the client-credentials grant); curl encodes them.
   var basicAuth: (user: String, password: String)?
   /// Told of each retry the call waits for: the answer that asked for it

@@ -47,6 +47,7 @@ final class Transfer {
     _ = kc_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, "")
     _ = kc_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, r.connectTimeoutMs)
     _ = kc_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, r.timeoutMs)
+    _ = kc_easy_setopt_long(h, CURLOPT_FRESH_CONNECT, r.freshConnection ? 1 : 0)
     // A page of 100 users is ~23 KB: one read and one write callback with
     // the curl tool's 100 KB buffer, where libcurl's default 16 KB takes two.
     _ = kc_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 102_400)

@@ -15,6 +15,10 @@ public struct HTTPRequest: Sendable {
   public var basicAuth: (user: String, password: String)?
   public var connectTimeoutMs: Int
   public var timeoutMs: Int
+  /// Sent on a new connection. libcurl sends a request again by itself when
+  /// a reused connection drops before any answer, which would make a write
+  /// twice if the server had carried it out; on a new connection it does not.
+  public var freshConnection = false
 
   public init(
     method: String, url: String, headers: [String] = [], body: [UInt8]? = nil,

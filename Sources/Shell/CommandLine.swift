@@ -17,6 +17,10 @@ struct ShellArguments {
   var script: Int
   /// `-e`, `-l` and `-W`, in command-line order.
   var actions: [Action] = []
+
+  /// Whether there is a script to run: a file (or stdin as `-`), `-e`
+  /// code, or `--run NAME`; `argc` is argv's count.
+  func runsScript(_ argc: Int) -> Bool { script < argc || hasExecute || long["run"] != nil }
   /// kcsh's long options that were given, by name; the value is "" for flags.
   var long: [String: String] = [:]
 
@@ -192,6 +196,10 @@ struct LongOption: Sendable {
     // Bulk runs (stdlib/kc/plan.lua): one block, kept together.
     LongOption("dry-run", "run against the real data, send no write; print the plan of changes on exit"),
     LongOption("plan-out", value: "file", "with --dry-run: also write the plan as JSON to file"),
+    LongOption(
+      "journal", value: "file",
+      "journal every write in file (SQLite; also KCSH_JOURNAL): run the same command again to resume, each change made once"),
+    LongOption("show-journal", value: "file", "print a journal's steps (done, failed, uncertain) and exit; --json for JSON"),
     LongOption("trace", "log every API request on stderr"),
     LongOption("json", "print each value returned by -e, the script or a REPL line as one line of JSON"),
     LongOption(

@@ -27,6 +27,12 @@ public enum KCModule {
     public var dryRun = false
     /// `--plan-out FILE`: where the dry run's plan also goes, as JSON.
     public var planOut: String?
+    /// `--journal FILE` (or KCSH_JOURNAL): writes are journaled there
+    /// (stdlib/kc/journal.lua), and a rerun resumes.
+    public var journal: String?
+    /// The command a journal belongs to (the script and its arguments): a
+    /// rerun must be the same command.
+    public var journalCommand: String?
 
     public init(
       profile: String? = nil, trace: Bool = false, progname: String = "kcsh", autoSandbox: Bool = false
@@ -97,18 +103,46 @@ public struct KCTarget {
 }
 
 extension KCModule {
-  /// `--dry-run`, at exit: prints the plan (and writes `--plan-out`), by
-  /// `require("kc.plan").finish(kc)`. Throws what that raises.
-  static func finishPlan(_ state: LuaState) throws(LuaError) {
+  /// Calls `require(module)[function](kc, args...)`; throws what it raises.
+  /// How the runner reaches the bulk modes' Lua halves (plan, journal).
+  static func callModule(_ state: LuaState, _ module: String, _ function: String, _ args: [LuaValue] = [])
+    throws(LuaError)
+  {
     let base = state.top
     defer { state.top = base }
-    state.ensureStack(4)
+    state.ensureStack(Int32(4 + args.count))
     state.getGlobal("require")
-    state.push("kc.plan")
+    state.push(module)
     try state.call(nargs: 1, nresults: 1)
-    try state.getField(-1, "finish")
+    try state.getField(-1, function)
     state.getGlobal("kc")
-    try state.call(nargs: 1, nresults: 0)
+    for a in args { state.push(a) }
+    try state.call(nargs: Int32(1 + args.count), nresults: 0)
+  }
+
+  /// `--dry-run`, at exit: prints the plan (and writes `--plan-out`).
+  static func finishPlan(_ state: LuaState) throws(LuaError) {
+    try callModule(state, "kc.plan", "finish")
+  }
+
+  /// `--journal`, before the script: fills kc, which opens the journal (a
+  /// damaged or foreign one is refused here, before anything runs).
+  static func startJournal(_ state: LuaState) throws(LuaError) {
+    let base = state.top
+    defer { state.top = base }
+    state.getGlobal("kc")
+    try state.getField(-1, "request")
+  }
+
+  /// `--journal`, at exit: commits, and marks the journal finished when the
+  /// script ran to its end (`ok`) with every step done.
+  static func finishJournal(_ state: LuaState, ok: Bool) throws(LuaError) {
+    try callModule(state, "kc.journal", "finish", [.boolean(ok)])
+  }
+
+  /// `--show-journal FILE`: prints the journal's steps (JSON with --json).
+  static func showJournal(_ state: LuaState, path: String, json: Bool) throws(LuaError) {
+    try callModule(state, "kc.journal", "show", [.string(LuaString(path)), .boolean(json)])
   }
 
   /// `--emit-types`: writes stdlib/types/kc.lua, the LuaLS annotations that
@@ -260,6 +294,11 @@ final class KCContext {
     s.push(function: { [self] s in try requestWithin(s) })
     s.rawSet(native, field: "request_within")
     RequestQueue.install(s, native: native, context: self)
+    SQLiteModule.install(s, native: native)
+    if let journal = options.journal {
+      s.rawSet(field: "journal", journal)
+      s.rawSet(field: "journal_command", options.journalCommand)
+    }
     if options.dryRun {
       s.push(true)
       s.rawSet(native, field: "dry_run")
@@ -437,6 +476,20 @@ final class KCContext {
       method: method, path: path, query: query, body: body, retries: retries, token: token,
       authenticated: authenticated)
     call.headers = headers
+    if s.rawGet(1, field: "request_id") != .nil {
+      guard let id = s.string(at: -1), !id.isEmpty, id.count <= 200,
+        !id.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" })
+      else { throw LuaError("kc.request: 'request_id' must be a string on one line") }
+      call.requestID = id
+    }
+    s.pop()
+    switch s.rawGet(1, field: "once") {
+    case .nil, .boolean: call.once = s.boolean(at: -1)
+    default:
+      s.pop()
+      throw LuaError("kc.request: 'once' must be a boolean")
+    }
+    s.pop()
     return (call, raw)
   }
 

@@ -119,9 +119,48 @@ final class ScriptRunner {
       CLIOutput.error("\(progname): '--plan-out' needs '--dry-run'\n" + CLIUsage.help(progname: progname))
       return 2
     }
+    options.journal = args.long["journal"] ?? getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    if options.journal != nil {
+      let why: String? =
+        options.dryRun ? "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together"
+        : !args.runsScript(argv.count) ? "'--journal' (or KCSH_JOURNAL) needs a script: a file, -e or --run NAME"
+        : nil
+      if let why {
+        CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
+        return 2
+      }
+      options.journalCommand = journalCommand(args)
+    }
     let target = KCModule.install(state, options: options)
+    if let path = args.long["show-journal"] {
+      do {
+        try KCModule.showJournal(state, path: path, json: json)
+        return 0
+      } catch {
+        CLIOutput.error("\(progname): \(error.message)\n")
+        return 1
+      }
+    }
     useGenerationalGC()
+    if options.journal != nil {
+      do {
+        try KCModule.startJournal(state)
+      } catch {
+        CLIOutput.error("\(progname): \(error.message)\n")
+        return 1
+      }
+    }
     let status = try runChunks(args, target: target)
+    // A journal commits what is staged, and is marked finished when the
+    // script ran to its end with every step done.
+    if options.journal != nil {
+      do {
+        try KCModule.finishJournal(state, ok: status == 0)
+      } catch {
+        CLIOutput.error("\(progname): \(error.message)\n")
+        return 1
+      }
+    }
     // A dry run ends with its plan, whether or not the script ran to its end.
     if options.dryRun {
       do {
@@ -132,6 +171,41 @@ final class ScriptRunner {
       }
     }
     return status
+  }
+
+  /// The command a journal belongs to, as a person would type it: the -e
+  /// and -l chunks, the script (its absolute path) or --run NAME, and the
+  /// script's arguments. kcsh's own options (the journal's name, --trace...)
+  /// are not part of it.
+  private func journalCommand(_ args: ShellArguments) -> String {
+    let text = argv.map { String(cString: $0) }
+    var words = ["kcsh"]
+    for action in args.actions {
+      switch action {
+      case .execute(let v): words += ["-e", String(cString: argv[v.index] + v.offset)]
+      case .library(let v): words += ["-l", String(cString: argv[v.index] + v.offset)]
+      case .warnings: words.append("-W")
+      }
+    }
+    if args.long["run"] != nil { words.append("--run") }
+    if args.script < text.count {
+      var script = text[args.script]
+      if args.long["run"] == nil, script != "-", let full = realpath(script, nil) {
+        script = String(cString: full)
+        free(full)
+      }
+      words.append(script)
+      words += text[(args.script + 1)...]
+    }
+    return words.map(Self.shellQuoted).joined(separator: " ")
+  }
+
+  /// A word as a POSIX shell would need it.
+  static func shellQuoted(_ word: String) -> String {
+    let plain = !word.isEmpty && word.unicodeScalars.allSatisfy {
+      ($0.properties.isAlphabetic && $0.isASCII) || "0123456789@%+=:,./-_".unicodeScalars.contains($0)
+    }
+    return plain ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
   }
 
   /// The chunks of the command line (LUA_INIT, -e/-l, the script, the REPL

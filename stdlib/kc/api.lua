@@ -16,7 +16,10 @@
 -- (of a record), operations; noun (its name in a plan's lines: "service
 -- account") and natural_key (the field that names a record among its
 -- siblings: a dry run's plan names records by it, a journal finds a create
--- that was in flight at a crash by it).
+-- that was in flight at a crash by it), find_by (the create's body field the
+-- journal matches instead, when the server derives the natural key: an
+-- organization's label comes from its name) and live (the field values a
+-- found record must have: a pending invitation, not a revoked one).
 --
 -- Operation fields: name, verb, on = "collection" | "record" (where the Lua
 -- method lives: org.users:list{}, user:update{}; a record operation is also
@@ -81,6 +84,8 @@
 ---@field columns string[] the fields a table of these records shows
 ---@field noun? string its name in a plan's lines
 ---@field natural_key? string the field naming a record among its siblings
+---@field find_by? string the create's body field a journal finds the record by, when not natural_key
+---@field live? table<string, any> field values a record found by a journal must have
 ---@field fields kc.api.Param[]
 ---@field operations kc.api.Operation[]
 ---@field lua string derived
@@ -170,7 +175,7 @@ api.resources = {
   {
     name = "organizations", record = "org", type = "Organization",
     segment = "organizations", id = "organization_id",
-    noun = "organization", natural_key = "label",
+    noun = "organization", natural_key = "label", find_by = "name",
     doc = "Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.",
     show = { "label", "name" },
     columns = { "label", "name", "id" },
@@ -272,7 +277,7 @@ api.resources = {
   {
     name = "invitations", record = "invitation", type = "Invitation", parent = "organizations",
     segment = "invitations", id = "invitation_id",
-    noun = "invitation", natural_key = "email",
+    noun = "invitation", natural_key = "email", live = { status = "pending" },
     doc = "Invitations to join an organization, sent by email.",
     show = { "email", "role", "status" },
     columns = { "email", "role", "status", "expires_at", "id" },
@@ -502,7 +507,7 @@ api.functions = {
     type = "fun(t: kc.RequestArgs): any, kc.Meta",
     doc = "Any endpoint, decoded (docs/client.md). It returns the answer (true when it is empty) and " ..
       "{status, request_id, attempts}; a failure raises a kc.Error. Fields: method (default GET), path, " ..
-      "query, body, retries, token, auth, headers, raw.",
+      "query, body, retries, token, auth, headers, raw, request_id, once.",
     example = 'local page = kc.request{path = "/organizations/acme/users", query = {limit = 5}}\nprint(#page.items)' },
   { name = "request_async", call = "kc.request_async{...}",
     type = "fun(t: kc.RequestArgs): kc.Pending",
@@ -630,6 +635,57 @@ for _, f in ipairs(api.functions) do
     f.op = api.by_name[rname] and api.by_name[rname].ops[opname]
     if not f.op then error(("api.lua: kc.%s is a shortcut of an unknown operation '%s'"):format(f.name, f.of)) end
   end
+end
+
+-- Every operation by verb, its path as a pattern, for api.route.
+local routes = {}
+for _, r in ipairs(api.resources) do
+  for _, op in ipairs(r.operations) do
+    local names = {}
+    local pattern = op.path:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
+    pattern = pattern:gsub("{([%w_]+)}", function(n)
+      names[#names + 1] = n
+      return "([^/]+)"
+    end)
+    routes[#routes + 1] = { op = op, pattern = "^" .. pattern .. "$", names = names }
+  end
+end
+
+local function unescape(s)
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+--- The operation of a request (method, path as sent) and its path
+--- parameters, unescaped: what a write made with kc.request rather than
+--- through the tree is, for a plan or a journal. nil when none matches.
+---@param method string
+---@param path string
+---@return kc.api.Operation?, table<string, string>?
+function api.route(method, path)
+  method = method:upper()
+  for _, route in ipairs(routes) do
+    if route.op.verb == method then
+      local caps = { path:match(route.pattern) }
+      if caps[1] ~= nil or #route.names == 0 and path:match(route.pattern) then
+        local params = {}
+        for i, n in ipairs(route.names) do params[n] = unescape(caps[i]) end
+        return route.op, params
+      end
+    end
+  end
+end
+
+--- True when a field or body parameter named `name` holds a secret: marked
+--- `secret` among `params`, or named so ("client_secret"). Plans, journals
+--- and traces never keep its value.
+---@param name any
+---@param params? kc.api.Param[]
+function api.is_secret(name, params)
+  if type(name) == "string" and name:lower():find("secret", 1, true) then return true end
+  for _, p in ipairs(params or {}) do
+    if p.name == name then return p.secret == true end
+  end
+  return false
 end
 
 --- Calls fn(field) for every field and parameter in the description

@@ -19,6 +19,7 @@ function M.install(kc, native)
   require("kc.confirm").install(kc)
   require("kc.complete").install(kc, native)
   require("kc.plan").install(kc)
+  require("kc.journal").install(kc, native)
   require("kc.help").install(kc)
   return kc
 end

@@ -21,6 +21,7 @@ local M = {}
 -- The scheduler that owns each running task (weak: a finished coroutine goes).
 local owner = setmetatable({}, { __mode = "k" })
 local AWAIT = {} -- what a task yields: AWAIT, ticket
+local SYNC = {}  -- or SYNC: it waits for the pool's next sync point (sched.sync)
 
 ---@class kc.ParallelError
 ---@field index integer the item's position in the source
@@ -213,6 +214,8 @@ function M.parallel(source, fn, opts)
   local delayed = {} -- tickets waiting out a backoff: {at =, ticket =}
   local inflight = 0
   local failure -- the first error, under on_error = "stop"
+  -- Tasks waiting at a sync point, and what runs there once for them all.
+  local parked, syncs = {}, {}
 
   local bar
   if opts.progress ~= false and native.isatty(2) then
@@ -240,6 +243,15 @@ function M.parallel(source, fn, opts)
     if not tk.outcome then coroutine.yield(AWAIT, id) end
     tickets[id] = nil
     return table.unpack(tk.outcome, 1, 3)
+  end
+
+  -- From a task: runs fn once at the pool's next sync point, together with
+  -- every other task's (a journal's group commit: one fsync for all the
+  -- intents written since), and goes on after it. The point comes when no
+  -- answer is waiting to be handled, so the tasks that arrive meanwhile join.
+  function sched.sync(fn)
+    syncs[fn] = true
+    coroutine.yield(SYNC)
   end
 
   function sched.cancel(id)
@@ -283,6 +295,9 @@ function M.parallel(source, fn, opts)
         return finish_task(task, false, a)
       elseif coroutine.status(co) == "dead" then
         return finish_task(task, a, b, c)
+      elseif a == SYNC then
+        parked[#parked + 1] = task
+        return
       elseif a ~= AWAIT then
         coroutine.close(co)
         return finish_task(task, false, "kc.parallel: fn yielded outside a kc call (coroutine.yield in fn?)")
@@ -325,6 +340,8 @@ function M.parallel(source, fn, opts)
   -- Nothing is left running: requests cancelled, tasks closed, source closed.
   local function cancel_everything()
     q.cancel()
+    for _, task in ipairs(parked) do coroutine.close(task.co) end
+    parked = {}
     for id, tk in pairs(tickets) do
       tickets[id] = nil
       if tk.task then coroutine.close(tk.task.co) end
@@ -390,13 +407,23 @@ function M.parallel(source, fn, opts)
         limit, successes = limit + 1, 0
       end
     else
-      if transient(value) and tk.resends < RESEND_BUDGET then
+      -- (A write sent `once`, a journaled create, is the journal's to send
+      -- again: it looks for the record first.)
+      if transient(value) and tk.resends < RESEND_BUDGET and not tk.request.once then
         tk.resends = tk.resends + 1
         delayed[#delayed + 1] = { at = now() + min(0.25 * 2 ^ (tk.resends - 1), 4), ticket = id }
         return
       end
     end
     deliver(id, { ok, value, meta })
+  end
+
+  -- The sync point: each fn once, then the tasks that waited for it go on.
+  local function sync_point()
+    local fns, tasks = syncs, parked
+    syncs, parked = {}, {}
+    for fn in pairs(fns) do fn() end
+    for _, task in ipairs(tasks) do resume(task) end
   end
 
   local function interrupted()
@@ -430,8 +457,10 @@ function M.parallel(source, fn, opts)
         if paused_until > t then wake = min(wake, paused_until) end
         if rate and tokens < 1 then wake = min(wake, t + (1 - tokens) / rate) end
       end
-      local ev, tag, x, y, z = q.next(max(0, wake - t))
-      if ev == "done" then
+      local ev, tag, x, y, z = q.next(#parked > 0 and 0 or max(0, wake - t))
+      if ev == nil and #parked > 0 then
+        sync_point()
+      elseif ev == "done" then
         answered(tag, x, y, z)
       elseif ev == "throttled" then
         report.throttled = report.throttled + 1

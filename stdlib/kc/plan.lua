@@ -34,50 +34,11 @@ local function new_id(what)
   return ("planned.%s.%d"):format(what, serial)
 end
 
-local function unescape(s)
-  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
 local function escape(s)
   return (s:gsub("[^%w%-%._~]", function(c) return ("%%%02X"):format(c:byte()) end))
 end
 
--- Every operation by verb, its path as a pattern: what a write is, for a
--- write made with kc.request rather than through the tree.
-local routes = {}
-for _, r in ipairs(api.resources) do
-  for _, op in ipairs(r.operations) do
-    local names = {}
-    local pattern = op.path:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")
-    pattern = pattern:gsub("{([%w_]+)}", function(n)
-      names[#names + 1] = n
-      return "([^/]+)"
-    end)
-    routes[#routes + 1] = { op = op, pattern = "^" .. pattern .. "$", names = names }
-  end
-end
-
--- The operation of (method, path) and its path parameters (unescaped).
-local function match(method, path)
-  for _, route in ipairs(routes) do
-    if route.op.verb == method then
-      local caps = { path:match(route.pattern) }
-      if caps[1] ~= nil or #route.names == 0 and path:match(route.pattern) then
-        local params = {}
-        for i, n in ipairs(route.names) do params[n] = unescape(caps[i]) end
-        return route.op, params
-      end
-    end
-  end
-end
-
-local function is_secret(name, params)
-  if type(name) == "string" and name:lower():find("secret", 1, true) then return true end
-  for _, p in ipairs(params or {}) do
-    if p.name == name then return p.secret == true end
-  end
-  return false
-end
+local match, is_secret = api.route, api.is_secret
 
 local function show(v)
   if v == nil then return "(none)" end

@@ -12,7 +12,7 @@ local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, set
 local request = {}
 
 -- The fields kc.request takes; Swift checks their values.
-local fields = { "auth", "body", "headers", "method", "path", "query", "raw", "retries", "token" }
+local fields = { "auth", "body", "headers", "method", "once", "path", "query", "raw", "request_id", "retries", "token" }
 local known = {}
 for _, name in ipairs(fields) do known[name] = true end
 
@@ -33,7 +33,7 @@ local function check_fields(t, who)
 end
 
 -- The write mode (DESIGN.md, "Bulk runs"): nil when writes are sent as they
--- come, or the module of --dry-run (kc.plan) or --journal: its
+-- come, or the module of --dry-run (kc.plan) or --journal (kc.journal): its
 -- write(t, hint, transport) answers every write (ok, value, meta, as the
 -- transport does), and read(t), if it has one, may answer a read (nil: send
 -- it).
@@ -109,6 +109,7 @@ function request.install(kc_table, native)
   Error.__index = Error
   kc.Error = Error
 
+  if native.journal then mode = require("kc.journal").start(kc, native) end
   if native.dry_run then
     local plan = require("kc.plan")
     plan.start(kc, { out = native.plan_out })

@@ -15,6 +15,8 @@ error('Cannot require a meta file')
 ---@field auth? boolean false: send no credentials.
 ---@field headers? table<string, string> Extra headers for this call.
 ---@field raw? boolean true: the answer's bytes as a string, undecoded.
+---@field request_id? string The X-Client-Request-ID of every attempt (default: a new UUID).
+---@field once? boolean A write never to be made twice: retried only when the server cannot have carried it out.
 
 ---@class kc.Meta
 ---@field status integer
@@ -323,7 +325,7 @@ error('Cannot require a meta file')
 ---@field organizations kc.Organizations Organizations: the top of the tree. `{organization_id}` accepts an organization's ID or its label.
 ---@field org fun(id_or_label: string): kc.Organization The organization with this ID or label. A GET; the record has the child collections.
 ---@field org_token fun(id_or_label: string): kc.TokenResponse An organization access token (the token exchange). Unlike kc.org(id):token(), it does not fetch the organization first.
----@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (docs/client.md). It returns the answer (true when it is empty) and {status, request_id, attempts}; a failure raises a kc.Error. Fields: method (default GET), path, query, body, retries, token, auth, headers, raw.
+---@field request fun(t: kc.RequestArgs): any, kc.Meta Any endpoint, decoded (docs/client.md). It returns the answer (true when it is empty) and {status, request_id, attempts}; a failure raises a kc.Error. Fields: method (default GET), path, query, body, retries, token, auth, headers, raw, request_id, once.
 ---@field request_async fun(t: kc.RequestArgs): kc.Pending kc.request without waiting: a handle at once. handle:wait() returns (or raises) what kc.request would; handle:cancel() stops it. The transfer runs on the I/O thread meanwhile.
 ---@field parallel fun(source: table|kc.Iter<any>|function, fn: fun(item: any, index: integer): any, opts?: {concurrency?: integer, rate?: number, on_error?: "stop"|"continue", results?: boolean, progress?: boolean|string, adaptive?: boolean}): kc.ParallelReport fn(item, index) for every item of source (a list, a kc iterator, any iterator function), each in its own coroutine, with up to opts.concurrency (default 8) requests in flight. Returns a report: ok, failed, errors ({index, item, error}), results (fn's first value by index), elapsed, requests, throttled. Options: concurrency, rate (requests a second), on_error ("stop" raises the first failure), results = false, progress (false, or a label), adaptive = false (no AIMD on 429/503).
 ---@field planned fun(x: any): boolean True when x is a planned record: under --dry-run, writes are not sent and answer with records built from the request (ids like planned.sa.3, never real ones). False for anything else.

@@ -1,0 +1,497 @@
+-- --journal FILE: the write mode (request.lua) that makes a script's writes
+-- happen exactly once, however often it is stopped and run again.
+--
+-- Every write is a step in a SQLite journal: its intent is committed before
+-- the request is sent, its outcome after. A step is matched by its method,
+-- path and canonical body, and by occurrence (the second identical write is
+-- another step), so a rerun of the same command meets its steps again:
+--   done       not sent; the script gets the recorded answer (ids included),
+--   uncertain  (in flight at the crash) reconciled first: a create is looked
+--              up by its natural key (api.lua), an update sent again, a
+--              delete that answers 404 is done;
+--   failed     sent again.
+-- Each step's X-Client-Request-ID is derived from the journal and the step,
+-- the same on every attempt and every rerun. Under kc.parallel the intents
+-- of all the tasks are committed together (sched.sync): one fsync for many.
+--
+-- The journal keeps each write's answer as it came, so that a rerun hands the
+-- script the same records: a credential's client_secret too (the only copy
+-- there is). So the file is made 0600, and `kcsh --show-journal FILE` shows
+-- the requests, never the answers.
+
+local api = require("kc.api")
+local parallel = require("kc.parallel")
+
+local type, pairs, ipairs, tostring, error, pcall, next = type, pairs, ipairs, tostring, error, pcall, next
+local concat, sort = table.concat, table.sort
+
+local journal = {}
+
+local FORMAT = "kcsh journal 1"
+local SLACK = 120        -- seconds: a record found for an uncertain create was made after its intent, less this
+local RESENDS = 5        -- a write whose outcome stayed uncertain is sent again at most this often
+local PAGE = 1000        -- the page size of a reconciling walk
+
+local SCHEMA = [[
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE steps(
+  seq INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  occurrence INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  body TEXT,
+  state TEXT NOT NULL,
+  how TEXT,
+  status INTEGER,
+  answer TEXT,
+  record_id TEXT,
+  error TEXT,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  UNIQUE(key, occurrence));
+]]
+
+local kc, native -- from install
+local db, file   -- the open journal and its name
+local command     -- the command it belongs to
+local run_id      -- 32 hex digits, the root of the request IDs
+local steps = {}  -- "key#occurrence" -> row
+local seen = {}   -- key -> occurrences met in this run
+local claimed = {} -- ids of records a done step answered with
+local dirty = false
+local stats = { sent = 0, replayed = 0, reconciled = 0, failed = 0, uncertain = 0 }
+
+local function now_iso(offset)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + (offset or 0))
+end
+
+-- A journal error: where, then why (no traceback: it is not the script's).
+local function fail(why)
+  error(("journal %s: %s"):format(file, why), 0)
+end
+
+local function sql(method, ...)
+  local ok, a, b = pcall(db[method], db, ...)
+  if not ok then fail(tostring(a):gsub("^sqlite: ", "")) end
+  return a, b
+end
+
+-- Writes are staged in an open transaction, committed at the next sync.
+local function stage(q, ...)
+  if not dirty then
+    sql("exec", "BEGIN IMMEDIATE")
+    dirty = true
+  end
+  return sql("run", q, ...)
+end
+
+local function commit()
+  if dirty then
+    dirty = false
+    sql("exec", "COMMIT")
+  end
+end
+
+-- Makes what was staged durable before going on: in a kc.parallel task, at
+-- the pool's next sync point, with every other task's.
+local function sync()
+  local sched = parallel.current()
+  if sched then sched.sync(commit) else commit() end
+end
+
+-- A value as canonical JSON: keys sorted, secrets as "(secret)" (a secret's
+-- value never enters the journal's keys or bodies).
+local function canonical(v, params)
+  if v == kc.null then return "null" end
+  if type(v) ~= "table" then return kc.json.encode(v) end
+  local n = #v
+  if n > 0 then
+    local parts = {}
+    for i = 1, n do parts[i] = canonical(v[i]) end
+    return "[" .. concat(parts, ",") .. "]"
+  end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+  sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local x = v[k]
+    parts[i] = kc.json.encode(k) .. ":" .. (api.is_secret(k, params) and '"(secret)"' or canonical(x))
+  end
+  return "{" .. concat(parts, ",") .. "}"
+end
+
+local function decode(s)
+  if s == nil then return nil end
+  return kc.json.decode(s)
+end
+
+local function random_hex(n)
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(n)
+  if f then f:close() end
+  if not bytes or #bytes < n then fail("cannot read /dev/urandom") end
+  return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
+end
+
+local function request_id(seq)
+  local h = run_id
+  return ("%s-%s-%s-%s-%012x"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), seq)
+end
+
+local function meta_of(row, extra)
+  local m = { status = row.status or 200, request_id = row.request_id, attempts = 0, journal = extra }
+  return m
+end
+
+-- A resource whose create alone answers a secret: a record found after a
+-- lost answer cannot give the script its secret, so it is made again.
+local function secret_once(r)
+  for _, f in ipairs(r and r.fields or {}) do
+    if f.secret then return true end
+  end
+  return false
+end
+
+local function error_json(e)
+  if type(e) ~= "table" then return kc.json.encode({ message = tostring(e) }) end
+  local fields = {}
+  for _, k in ipairs { "kind", "status", "code", "message", "method", "path", "request_id", "attempts" } do
+    fields[k] = e[k]
+  end
+  return kc.json.encode(fields)
+end
+
+-- Whether the server may have carried out a write that failed this way.
+local function uncertain(e)
+  if type(e) ~= "table" then return false end
+  if e.kind == "transport" then return true end
+  local s = e.status
+  return e.kind == "api" and type(s) == "number" and (s == 408 or s == 429 or s >= 500)
+end
+
+local function done(row, how, status, answer)
+  row.state, row.how, row.status = "done", how, status
+  row.answer = answer ~= nil and kc.json.encode(answer) or nil
+  row.record_id = type(answer) == "table" and type(answer.id) == "string" and answer.id or nil
+  if row.record_id then claimed[row.record_id] = true end
+  stage("UPDATE steps SET state = 'done', how = ?, status = ?, answer = ?, record_id = ?, error = NULL, ended_at = ? WHERE seq = ?",
+    how, status, row.answer, row.record_id, now_iso(), row.seq)
+  if how == "reconciled" or how == "replaced" then stats.reconciled = stats.reconciled + 1 end
+  stats.sent = stats.sent + 1
+end
+
+local function failed(row, e, still_uncertain)
+  row.state = still_uncertain and "sent" or "failed"
+  stage("UPDATE steps SET state = ?, error = ?, status = ?, ended_at = ? WHERE seq = ?",
+    row.state, error_json(e), type(e) == "table" and e.status or nil, now_iso(), row.seq)
+  if still_uncertain then stats.uncertain = stats.uncertain + 1 else stats.failed = stats.failed + 1 end
+end
+
+-- Looks for the record an uncertain create made: in its collection, by the
+-- natural key, made after the step's intent, in the live state, and not the
+-- answer of another step. Returns true, record; false (not there); or nil,
+-- error (the look-up failed).
+local function find_created(row, op, t, body, transport)
+  local r = op.resource
+  if r.singleton then
+    local ok, v = transport { method = "GET", path = t.path }
+    if not ok then
+      if type(v) == "table" and v.status == 404 then return false end
+      return nil, v
+    end
+    local key = r.natural_key
+    if type(v) == "table" and (not key or v[key] == body[key]) then return true, v end
+    return false
+  end
+  local field = r.find_by or r.natural_key
+  local want = field and body[field]
+  if want == nil then return false end
+  local not_before = row.not_before
+  local after
+  repeat
+    local ok, page = transport { method = "GET", path = t.path, query = { limit = PAGE, after = after } }
+    if not ok then return nil, page end
+    for _, item in ipairs(page.items or {}) do
+      local match = item[field] == want and not claimed[item.id]
+        and (type(item.created_at) ~= "string" or item.created_at:sub(1, 19) >= not_before:sub(1, 19))
+      for k, v in pairs(r.live or {}) do
+        if item[k] ~= v then match = false end
+      end
+      if match then return true, item end
+    end
+    local info = page.page_info or {}
+    after = info.has_next_page and info.end_cursor or nil
+  until not after
+  return false
+end
+
+-- Sends a step's write until it is done, failed for good, or out of tries.
+-- `check` says its outcome is uncertain already (in flight at a crash, or a
+-- failure a moment ago): a create is looked for before it is sent again.
+local function carry_out(row, t, op, body, transport, check)
+  local req = {}
+  for k, v in pairs(t) do req[k] = v end
+  req.request_id = row.request_id
+  local create = row.method == "POST" and op and not op.returns
+  if create then req.once = true end
+  local r = op and op.resource
+  local tries = 0
+  while true do
+    if check and create then
+      local found, rec = find_created(row, op, t, body, transport)
+      if found == nil then return false, rec end
+      if found and secret_once(r) then
+        -- Its secret went with the lost answer: delete it, make it again.
+        local ok, e = transport { method = "DELETE", path = t.path .. "/" .. rec.id, request_id = row.request_id .. "-d" }
+        if not ok and not (type(e) == "table" and e.status == 404) then return false, e end
+        row.replaced = true
+      elseif found then
+        done(row, "reconciled", 200, rec)
+        return true, rec, meta_of(row, "reconciled")
+      end
+    end
+    local ok, value, m = transport(req)
+    if ok then
+      done(row, row.replaced and "replaced" or "sent", m and m.status or 200, value)
+      return true, value, m
+    end
+    if check and row.method == "DELETE" and type(value) == "table" and value.status == 404 then
+      -- It went through before: the delete is done.
+      done(row, "reconciled", 204, true)
+      return true, true, meta_of(row, "reconciled")
+    end
+    if type(value) == "table" and value.kind == "cancelled" then
+      -- Ctrl-C: the server may have it or not; a rerun finds out.
+      failed(row, value, true)
+      return false, value
+    end
+    if not uncertain(value) or tries >= RESENDS then
+      failed(row, value, uncertain(value))
+      return false, value
+    end
+    tries, check = tries + 1, true
+  end
+end
+
+-- The body of a request as a table (a string body is JSON already).
+local function body_of(t)
+  local body = t.body
+  if type(body) == "string" then
+    local ok, decoded = pcall(kc.json.decode, body)
+    body = ok and decoded or { ["(raw)"] = body }
+  end
+  return type(body) == "table" and body or {}
+end
+
+--- The write mode's write: journals `t` (kc.request's arguments) and answers
+--- it (ok, value, meta), from the journal when it is done already.
+---@param t kc.RequestArgs
+---@param hint? {op: kc.api.Operation}
+---@param transport fun(t: table): boolean, any, table?
+function journal.write(t, hint, transport)
+  local method = t.method:upper()
+  local op = hint and hint.op or api.route(method, t.path)
+  -- Not a change (the token exchange): an old answer would be a stale token.
+  if op and op.returns then return transport(t) end
+  local body = body_of(t)
+  local params = op and op.params
+  local text = t.body ~= nil and canonical(body, params) or nil
+  local key = method .. " " .. t.path
+  if t.query and next(t.query) then key = key .. "?" .. canonical(t.query) end
+  if text then key = key .. " " .. text end
+  local n = (seen[key] or 0) + 1
+  seen[key] = n
+  local row = steps[key .. "#" .. n]
+  if row and row.state == "done" then
+    stats.replayed = stats.replayed + 1
+    return true, decode(row.answer) or true, meta_of(row, "replayed")
+  end
+  local check = false
+  if row then
+    -- In flight when an earlier run stopped (or it failed then): the server
+    -- may have it; a create is looked for first.
+    check = row.state == "sent"
+  else
+    row = { key = key, occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK) }
+    local _, seq = stage("INSERT INTO steps(key, occurrence, method, path, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
+      key, n, method, t.path, text, now_iso())
+    row.seq = seq
+    row.request_id = request_id(seq)
+    steps[key .. "#" .. n] = row
+  end
+  sync() -- the intent is durable before the request leaves
+  return carry_out(row, t, op, body, transport, check)
+end
+
+-- Opens `path` as a journal (made when missing): checked whole, and its
+-- command compared. Raises a journal error.
+local function open(path, create)
+  file = path
+  local f = io.open(path, "rb")
+  local exists = f ~= nil
+  if f then f:close() end
+  if not exists and not create then fail("no such file") end
+  local ok, handle = pcall(native.sqlite_open, path, not exists)
+  if not ok then fail(tostring(handle):gsub("^sqlite: ", "")) end
+  db = handle
+  if exists then
+    local okc, rows = pcall(db.rows, db, "PRAGMA integrity_check")
+    if not okc or not rows[1] or rows[1].integrity_check ~= "ok" then
+      local why = okc and (rows[1] and rows[1].integrity_check or "empty") or tostring(rows):gsub("^sqlite: ", "")
+      db:close()
+      fail("damaged or not a kcsh journal (" .. why .. "); nothing was sent")
+    end
+    local okm, meta = pcall(db.rows, db, "SELECT key, value FROM meta")
+    local m = {}
+    for _, r in ipairs(okm and meta or {}) do m[r.key] = r.value end
+    if m.format ~= FORMAT then
+      db:close()
+      fail("not a kcsh journal" .. (m.format and (" (its format is " .. m.format .. ")") or "") .. "; nothing was sent")
+    end
+    return m
+  end
+  sql("exec", "PRAGMA journal_mode = WAL")
+  sql("exec", "BEGIN IMMEDIATE")
+  sql("exec", SCHEMA)
+  local m = { format = FORMAT, id = random_hex(16), command = command or "", created_at = now_iso() }
+  for k, v in pairs(m) do sql("run", "INSERT INTO meta(key, value) VALUES (?, ?)", k, v) end
+  sql("exec", "COMMIT")
+  return m
+end
+
+-- Durable on power loss: FULL syncs the WAL at each commit.
+local function tune()
+  sql("exec", "PRAGMA synchronous = FULL")
+end
+
+--- Starts journaling into `path` for `cmd` (request.lua calls it for
+--- --journal). A journal of another command is refused.
+---@param k table kc
+---@param nat {journal: string, journal_command: string, sqlite_open: function}
+function journal.start(k, nat)
+  kc, native = k, nat
+  command = nat.journal_command
+  local opts = { path = nat.journal }
+  local m = open(opts.path, true)
+  tune()
+  if m.command ~= command then
+    db:close()
+    fail(("belongs to another command: `%s` (started %s), not `%s`; name another journal file, or remove this one to start over")
+      :format(m.command, m.created_at or "?", command))
+  end
+  run_id = m.id
+  for _, r in ipairs(sql("rows", "SELECT seq, key, occurrence, method, path, state, status, answer, record_id, started_at FROM steps")) do
+    r.request_id = request_id(r.seq)
+    -- An uncertain step's record was made after its intent, give or take.
+    local y, mo, d, h, mi, s = r.started_at:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
+    local t = y and os.time { year = y, month = mo, day = d, hour = h, min = mi, sec = s } or 0
+    r.not_before = os.date("%Y-%m-%dT%H:%M:%SZ", t - SLACK)
+    steps[r.key .. "#" .. r.occurrence] = r
+    if r.record_id then claimed[r.record_id] = true end
+  end
+  -- os.exit() ends the script without returning: commit first.
+  local exit = os.exit
+  os.exit = function(...)
+    if db then pcall(journal.finish, kc, false) end
+    return exit(...)
+  end
+  return journal
+end
+
+--- At exit (ScriptRunner): commits what is staged; when the script ran to
+--- its end and every step is done, marks the journal finished. Prints one
+--- line on stderr.
+---@param ok boolean the script ran to its end
+function journal.finish(_, ok)
+  if not db then return end
+  commit()
+  local counts = {}
+  for _, r in ipairs(sql("rows", "SELECT state, count(*) AS n FROM steps GROUP BY state")) do counts[r.state] = r.n end
+  local open_steps = (counts.sent or 0) + (counts.failed or 0)
+  if ok and open_steps == 0 then
+    sql("run", "INSERT OR REPLACE INTO meta(key, value) VALUES ('finished_at', ?)", now_iso())
+  end
+  pcall(db.exec, db, "PRAGMA wal_checkpoint(TRUNCATE)")
+  db:close()
+  db = nil
+  local parts = { ("%d done"):format(counts.done or 0) }
+  local notes = {}
+  if stats.replayed > 0 then notes[#notes + 1] = stats.replayed .. " answered from the journal" end
+  if stats.reconciled > 0 then notes[#notes + 1] = stats.reconciled .. " reconciled" end
+  if #notes > 0 then parts[1] = parts[1] .. " (" .. concat(notes, ", ") .. ")" end
+  parts[#parts + 1] = (counts.failed or 0) .. " failed"
+  parts[#parts + 1] = (counts.sent or 0) .. " uncertain"
+  local tail = open_steps > 0 and "; run the same command again to resume" or ""
+  io.stderr:write(("kcsh: journal %s: %s%s\n"):format(file, concat(parts, ", "), tail))
+end
+
+-- The steps of a journal as the view shows them.
+local function read_steps()
+  return sql("rows", "SELECT seq, occurrence, method, path, body, state, how, status, error, started_at, ended_at FROM steps ORDER BY seq")
+end
+
+local STATE_NAME = { done = "done", failed = "failed", sent = "uncertain" }
+
+--- `kcsh --show-journal FILE [--json]`: a journal's steps, done, failed and
+--- uncertain (in flight when the run stopped), the failed with their
+--- errors. Changes nothing in it.
+---@param k table kc
+---@param path string
+---@param json boolean
+function journal.show(k, path, json)
+  kc = k
+  local _ = k.request -- fills kc first: install hands over the native half
+  local m = open(path, false)
+  local rows = read_steps()
+  db:close()
+  db = nil
+  local counts = { done = 0, failed = 0, uncertain = 0 }
+  for _, r in ipairs(rows) do
+    r.state = STATE_NAME[r.state] or r.state
+    counts[r.state] = (counts[r.state] or 0) + 1
+    r.error = r.error and decode(r.error) or nil
+    r.body = r.body and decode(r.body) or nil
+  end
+  if json then
+    io.stdout:write(kc.json.encode {
+      journal = path, command = m.command, created_at = m.created_at, finished_at = m.finished_at or kc.null,
+      steps = kc.json.array(rows), summary = counts,
+    }, "\n")
+    return
+  end
+  local out = {}
+  out[#out + 1] = ("journal %s: `%s`, started %s, %s"):format(path, m.command, m.created_at or "?",
+    m.finished_at and ("finished " .. m.finished_at) or "not finished")
+  for _, state in ipairs { "done", "failed", "uncertain" } do
+    local lines = {}
+    for _, r in ipairs(rows) do
+      if r.state == state then
+        local line = ("  #%d %s %s"):format(r.seq, r.method, r.path)
+        if r.body then line = line .. " " .. canonical(r.body) end
+        if r.how and r.how ~= "sent" then line = line .. " (" .. r.how .. ")" end
+        lines[#lines + 1] = line
+        if r.error and state ~= "done" then
+          local e = setmetatable(r.error, kc.Error)
+          lines[#lines + 1] = "      " .. tostring(e)
+        end
+      end
+    end
+    if #lines > 0 then
+      out[#out + 1] = ""
+      out[#out + 1] = state .. ":"
+      for _, l in ipairs(lines) do out[#out + 1] = l end
+    end
+  end
+  out[#out + 1] = ""
+  out[#out + 1] = ("%d done, %d failed, %d uncertain"):format(counts.done, counts.failed, counts.uncertain)
+  io.stdout:write(concat(out, "\n"), "\n")
+end
+
+--- Keeps the native half (sqlite_open) for start and show.
+function journal.install(_, nat)
+  native = nat
+end
+
+return journal
