@@ -22,6 +22,8 @@ final class SQLiteDatabase {
 
   private var db: OpaquePointer?
   private var statements: [String: OpaquePointer] = [:]
+  /// The descriptor holding lock()'s flock, until close.
+  private var lockFD: Int32 = -1
   let path: String
 
   /// Opens `path` (created when `create`; a new file is made 0600 first,
@@ -53,7 +55,24 @@ final class SQLiteDatabase {
 
   var isOpen: Bool { db != nil }
 
+  /// Takes an exclusive advisory lock on the file (flock, which SQLite's own
+  /// fcntl locks do not see), held until close: false when another process
+  /// holds it. Readers that do not ask for it are not stopped.
+  func lock() -> Bool {
+    if lockFD >= 0 { return true }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      Glibc.close(fd)
+      return false
+    }
+    lockFD = fd
+    return true
+  }
+
   func close() {
+    if lockFD >= 0 { Glibc.close(lockFD) }
+    lockFD = -1
     for s in statements.values { _ = kc_sqlite_finalize(s) }
     statements.removeAll()
     if let db { _ = kc_sqlite_close(db) }

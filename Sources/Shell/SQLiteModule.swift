@@ -1,8 +1,9 @@
 import LuaKit
 
 /// The journal's native half: `native.sqlite_open(path, create)` answers a
-/// database object with `exec(sql)`, `rows(sql, ...)`, `run(sql, ...)` and
-/// `close()`. SQLite errors are raised as "sqlite: message"; the journal
+/// database object with `exec(sql)`, `rows(sql, ...)`, `run(sql, ...)`,
+/// `lock()` (an exclusive flock on the file: false when another process
+/// holds it) and `close()`. SQLite errors are raised as "sqlite: message"; the journal
 /// (stdlib/kc/journal.lua) turns them into its own.
 enum SQLiteModule {
   static let metatable = "kc.sqlite"
@@ -60,6 +61,11 @@ enum SQLiteModule {
       return .results(2)
     })
     s.rawSet(-2, field: "run")
+    s.push(function: { s in
+      s.push(try open(s).lock())
+      return .results(1)
+    })
+    s.rawSet(-2, field: "lock")
     s.push(function: { s in
       try s.checkObject(1, metatable: metatable, as: SQLiteDatabase.self).close()
       return .results(0)

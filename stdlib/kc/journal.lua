@@ -375,6 +375,10 @@ function journal.start(k, nat)
   command = nat.journal_command
   local opts = { path = nat.journal }
   local m = open(opts.path, true)
+  if not db:lock() then
+    db:close()
+    fail("in use by another kcsh run of it; let that one end first")
+  end
   tune()
   if m.command ~= command then
     db:close()

@@ -101,3 +101,44 @@ def test_plan_out_needs_dry_run(tmp_path):
     r = kcsh("", None, args=("--plan-out", str(tmp_path / "p.json")))
     assert r.rc == 2
     assert "'--plan-out' needs '--dry-run'" in r.err
+
+
+# The operations SCRIPT leaves out, on existing records: every write of every
+# resource kind is planned between the two.
+REST = r'''
+local new = kc.organizations:create{name = "Umbrella"}
+assert(kc.planned(new))
+local org = kc.org("globex")
+local u = org.users:list{limit = 1}.items[1]
+u:delete()
+local inv = org.invitations:list{limit = 1}.items[1]
+inv:delete()
+local sa
+for x in org.service_accounts:each() do if x.name == "backup" then sa = x end end
+sa:update{description = "nightly"}
+local creds = sa.credentials:list().items
+creds[1]:update{name = "renamed"}
+creds[2]:delete()
+kc.org("acme").sso:disable()
+print(u.email, inv.email)
+'''
+
+
+def test_dry_run_plans_every_other_write(sandbox):
+    sandbox.clear_requests()
+    r = kcsh(REST, sandbox, args=("--dry-run",))
+    assert r.rc == 0, r.err
+    user, invitee = r.lines[0].split("\t")
+    assert {q["method"] for q in sandbox.requests()} == {"GET"}
+    lines = r.err.splitlines()
+    for line in [
+        "+ create organization Umbrella",
+        f"- delete user {user}",
+        f"- delete invitation {invitee}",
+        '~ update service account backup: description "Demo service account backup" -> nightly',
+        "~ update credential key-1: name key-1 -> renamed",
+        "- delete credential key-2",
+        "- delete sso connection https://idp.acme.com",
+    ]:
+        assert line in lines, r.err
+    assert lines[-1] == "Plan: 1 to create, 2 to update, 4 to delete."
