@@ -119,7 +119,11 @@ final class ScriptRunner {
       CLIOutput.error("\(progname): '--plan-out' needs '--dry-run'\n" + CLIUsage.help(progname: progname))
       return 2
     }
-    options.journal = args.long["journal"] ?? getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    // KCSH_JOURNAL journals scripts only (the REPL and --show-journal still
+    // start); --journal without a script is a mistake.
+    let fromEnvironment = getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    options.journal = args.long["journal"]
+      ?? (args.runsScript(argv.count) && args.long["show-journal"] == nil ? fromEnvironment : nil)
     if options.journal != nil {
       let why: String? =
         options.dryRun ? "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together"

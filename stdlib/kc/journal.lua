@@ -60,7 +60,7 @@ local steps = {}  -- "key#occurrence" -> row
 local seen = {}   -- key -> occurrences met in this run
 local claimed = {} -- ids of records a done step answered with
 local dirty = false
-local stats = { sent = 0, replayed = 0, reconciled = 0, failed = 0, uncertain = 0 }
+local stats = { replayed = 0, reconciled = 0 } -- for the exit line
 
 local function now_iso(offset)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + (offset or 0))
@@ -179,14 +179,12 @@ local function done(row, how, status, answer)
   stage("UPDATE steps SET state = 'done', how = ?, status = ?, answer = ?, record_id = ?, error = NULL, ended_at = ? WHERE seq = ?",
     how, status, row.answer, row.record_id, now_iso(), row.seq)
   if how == "reconciled" or how == "replaced" then stats.reconciled = stats.reconciled + 1 end
-  stats.sent = stats.sent + 1
 end
 
 local function failed(row, e, still_uncertain)
   row.state = still_uncertain and "sent" or "failed"
   stage("UPDATE steps SET state = ?, error = ?, status = ?, ended_at = ? WHERE seq = ?",
     row.state, error_json(e), type(e) == "table" and e.status or nil, now_iso(), row.seq)
-  if still_uncertain then stats.uncertain = stats.uncertain + 1 else stats.failed = stats.failed + 1 end
 end
 
 -- Looks for the record an uncertain create made: in its collection, by the
@@ -310,9 +308,14 @@ function journal.write(t, hint, transport)
   end
   local check = false
   if row then
-    -- In flight when an earlier run stopped (or it failed then): the server
-    -- may have it; a create is looked for first.
+    -- In flight when an earlier run stopped: the server may have it, so a
+    -- create is looked for first. Failed then: it goes out again, and is in
+    -- flight again until its outcome is in.
     check = row.state == "sent"
+    if row.state ~= "sent" then
+      row.state = "sent"
+      stage("UPDATE steps SET state = 'sent' WHERE seq = ?", row.seq)
+    end
   else
     row = { key = key, occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK) }
     local _, seq = stage("INSERT INTO steps(key, occurrence, method, path, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
