@@ -31,31 +31,25 @@ enum SQLiteModule {
     s.rawSet(-2, field: "exec")
     s.push(function: { s in
       let db = try open(s)
-      let sql = try s.checkString(2)
-      let params = try parameters(s, from: 3)
       s.newTable()
       let list = s.top
       var n: Int64 = 0
-      try run {
-        try db.query(sql, params) { names, values in
-          s.ensureStack(4)
-          s.newTable(hash: Int32(names.count))
-          for (name, value) in zip(names, values) where value != .null {
-            push(s, value)
-            s.rawSet(-2, field: name)
-          }
-          n += 1
-          s.rawSet(list, n)
+      try query(s, db) { names, values in
+        s.ensureStack(4)
+        s.newTable(hash: Int32(names.count))
+        for (name, value) in zip(names, values) where value != .null {
+          push(s, value)
+          s.rawSet(-2, field: name)
         }
+        n += 1
+        s.rawSet(list, n)
       }
       return .results(1)
     })
     s.rawSet(-2, field: "rows")
     s.push(function: { s in
       let db = try open(s)
-      let sql = try s.checkString(2)
-      let params = try parameters(s, from: 3)
-      try run { try db.query(sql, params) { _, _ in } }
+      try query(s, db) { _, _ in }
       s.push(db.changes)
       s.push(db.lastInsertRowID)
       return .results(2)
@@ -78,6 +72,13 @@ enum SQLiteModule {
     let db = try s.checkObject(1, metatable: metatable, as: SQLiteDatabase.self)
     guard db.isOpen else { throw LuaError("sqlite: the database is closed") }
     return db
+  }
+
+  /// Runs the statement of argument 2 with the parameters from 3 on.
+  private static func query(_ s: LuaState, _ db: SQLiteDatabase, row: ([String], [SQLiteDatabase.Value]) throws -> Void) throws {
+    let sql = try s.checkString(2)
+    let params = try parameters(s, from: 3)
+    try run { try db.query(sql, params, row: row) }
   }
 
   private static func run(_ body: () throws -> Void) throws {
