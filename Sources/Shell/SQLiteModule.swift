@@ -31,25 +31,29 @@ enum SQLiteModule {
     s.rawSet(-2, field: "exec")
     s.push(function: { s in
       let db = try open(s)
+      let (sql, params) = try statement(s)
       s.newTable()
       let list = s.top
       var n: Int64 = 0
-      try query(s, db) { names, values in
-        s.ensureStack(4)
-        s.newTable(hash: Int32(names.count))
-        for (name, value) in zip(names, values) where value != .null {
-          push(s, value)
-          s.rawSet(-2, field: name)
+      try run {
+        try db.query(sql, params) { names, values in
+          s.ensureStack(4)
+          s.newTable(hash: Int32(names.count))
+          for (name, value) in zip(names, values) where value != .null {
+            push(s, value)
+            s.rawSet(-2, field: name)
+          }
+          n += 1
+          s.rawSet(list, n)
         }
-        n += 1
-        s.rawSet(list, n)
       }
       return .results(1)
     })
     s.rawSet(-2, field: "rows")
     s.push(function: { s in
       let db = try open(s)
-      try query(s, db) { _, _ in }
+      let (sql, params) = try statement(s)
+      try run { try db.query(sql, params) { _, _ in } }
       s.push(db.changes)
       s.push(db.lastInsertRowID)
       return .results(2)
@@ -74,11 +78,10 @@ enum SQLiteModule {
     return db
   }
 
-  /// Runs the statement of argument 2 with the parameters from 3 on.
-  private static func query(_ s: LuaState, _ db: SQLiteDatabase, row: ([String], [SQLiteDatabase.Value]) throws -> Void) throws {
-    let sql = try s.checkString(2)
-    let params = try parameters(s, from: 3)
-    try run { try db.query(sql, params, row: row) }
+  /// The statement of argument 2 and its parameters, from 3 on (read
+  /// before anything is pushed).
+  private static func statement(_ s: LuaState) throws -> (String, [SQLiteDatabase.Value]) {
+    (try s.checkString(2), try parameters(s, from: 3))
   }
 
   private static func run(_ body: () throws -> Void) throws {
