@@ -93,9 +93,16 @@ enum CLIUsage {
         KCSH_PROFILE             profile of $XDG_CONFIG_HOME/kcsh/config.toml to use
         KCSH_MAX_RETRIES, KCSH_TIMEOUT_MS, KCSH_CONNECT_TIMEOUT_MS
         KCSH_RETRY_CONFLICTS=1   retry 409s that name a state too, as the SDKs do
+        KCSH_JOURNAL             a journal for every script, as --journal does
         With no credentials or base URL anywhere, the interactive REPL uses a
         local sandbox, as --sandbox does (which cannot be combined with
         --profile); a script (or -e, or stdin) fails instead: pass --sandbox.
+      --journal FILE: the script's writes are steps in FILE (SQLite, made 0600:
+      it keeps the answers, new credentials' secrets included). Stopped or
+      failed, run the same command again: done steps are answered from FILE,
+      steps in flight are looked up first (creates by name or email), and the
+      rest are sent; each change is made once. A journal belongs to one
+      command (script and arguments). --show-journal FILE prints its steps.
       Exit status: 0 success; 1 error in the script (or a bad lua5.4 option, as
       lua5.4 does); 2 a bad kcsh option.
 
