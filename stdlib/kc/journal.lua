@@ -328,39 +328,58 @@ function journal.write(t, hint, transport)
   return carry_out(row, t, op, body, transport, check)
 end
 
--- Opens `path` as a journal (made when missing): checked whole, and its
--- command compared. Raises a journal error.
-local function open(path, create)
-  file = path
-  local f = io.open(path, "rb")
-  local exists = f ~= nil
-  if f then f:close() end
-  if not exists and not create then fail("no such file") end
-  local ok, handle = pcall(native.sqlite_open, path, not exists)
+-- A new journal, whole or not at all: made under another name and renamed
+-- into place once its schema is committed, so that a kill meanwhile leaves
+-- no half-made journal (which a rerun would rightly refuse).
+local function create(path)
+  local tmp = ("%s.new-%s"):format(path, random_hex(4))
+  local ok, handle = pcall(native.sqlite_open, tmp, true)
   if not ok then fail(tostring(handle):gsub("^sqlite: ", "")) end
   db = handle
-  if exists then
-    local okc, rows = pcall(db.rows, db, "PRAGMA integrity_check")
-    if not okc or not rows[1] or rows[1].integrity_check ~= "ok" then
-      local why = okc and (rows[1] and rows[1].integrity_check or "empty") or tostring(rows):gsub("^sqlite: ", "")
-      db:close()
-      fail("damaged or not a kcsh journal (" .. why .. "); nothing was sent")
-    end
-    local okm, meta = pcall(db.rows, db, "SELECT key, value FROM meta")
-    local m = {}
-    for _, r in ipairs(okm and meta or {}) do m[r.key] = r.value end
-    if m.format ~= FORMAT then
-      db:close()
-      fail("not a kcsh journal" .. (m.format and (" (its format is " .. m.format .. ")") or "") .. "; nothing was sent")
-    end
-    return m
-  end
   sql("exec", "PRAGMA journal_mode = WAL")
   sql("exec", "BEGIN IMMEDIATE")
   sql("exec", SCHEMA)
   local m = { format = FORMAT, id = random_hex(16), command = command or "", created_at = now_iso() }
   for k, v in pairs(m) do sql("run", "INSERT INTO meta(key, value) VALUES (?, ?)", k, v) end
   sql("exec", "COMMIT")
+  sql("exec", "PRAGMA wal_checkpoint(TRUNCATE)")
+  db:close()
+  db = nil
+  local renamed, why = os.rename(tmp, path)
+  if not renamed then
+    os.remove(tmp)
+    fail(why)
+  end
+end
+
+-- Opens `path` as a journal (made when missing and `may_create`): checked
+-- whole. Answers its meta table; raises a journal error.
+local function open(path, may_create)
+  file = path
+  local f = io.open(path, "rb")
+  if f then
+    f:close()
+  elseif may_create then
+    create(path)
+  else
+    fail("no such file")
+  end
+  local ok, handle = pcall(native.sqlite_open, path, false)
+  if not ok then fail(tostring(handle):gsub("^sqlite: ", "")) end
+  db = handle
+  local okc, rows = pcall(db.rows, db, "PRAGMA integrity_check")
+  if not okc or not rows[1] or rows[1].integrity_check ~= "ok" then
+    local why = okc and (rows[1] and rows[1].integrity_check or "empty") or tostring(rows):gsub("^sqlite: ", "")
+    db:close()
+    fail("damaged or not a kcsh journal (" .. why .. "); nothing was sent")
+  end
+  local okm, meta = pcall(db.rows, db, "SELECT key, value FROM meta")
+  local m = {}
+  for _, r in ipairs(okm and meta or {}) do m[r.key] = r.value end
+  if m.format ~= FORMAT then
+    db:close()
+    fail("not a kcsh journal" .. (m.format and (" (its format is " .. m.format .. ")") or "") .. "; nothing was sent")
+  end
   return m
 end
 
