@@ -107,7 +107,7 @@ public final class CallHandle: Sendable {
       method: call.method, url: url, headers: headers, body: call.body,
       connectTimeoutMs: config.connectTimeoutMs, timeoutMs: config.timeoutMs)
     request.basicAuth = call.basicAuth
-    request.freshConnection = call.once
+    request.sentOnce = call.once
     // received() drops the answer of a call that was cancelled meanwhile.
     if waiter == .current, let result = client.transport.performHere(request) {
       return received(result, attempt: attempt)

@@ -11,6 +11,8 @@ final class Transfer {
   let completion: Transport.Completion
   var headers: [(name: String, value: String)] = []
   var body: [UInt8] = []
+  /// How much of the request's body onUpload has handed to curl.
+  var uploaded = 0
   private var headerList: UnsafeMutablePointer<curl_slist>?
   /// The interrupt generation when it was submitted: a later Ctrl-C
   /// cancels it.
@@ -47,7 +49,6 @@ final class Transfer {
     _ = kc_easy_setopt_ptr(h, CURLOPT_ACCEPT_ENCODING, "")
     _ = kc_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, r.connectTimeoutMs)
     _ = kc_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, r.timeoutMs)
-    _ = kc_easy_setopt_long(h, CURLOPT_FRESH_CONNECT, r.freshConnection ? 1 : 0)
     // A page of 100 users is ~23 KB: one read and one write callback with
     // the curl tool's 100 KB buffer, where libcurl's default 16 KB takes two.
     _ = kc_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 102_400)
@@ -69,7 +70,15 @@ final class Transfer {
     }
     if let body = r.body ?? (r.method == "POST" ? [] : nil) {
       _ = kc_easy_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
-      _ = body.withUnsafeBytes { kc_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+      if r.sentOnce {
+        // From onUpload, with no seek callback: curl cannot rewind it to
+        // send it again on a new connection, so it fails instead.
+        if r.method != "POST" { _ = kc_easy_setopt_long(h, CURLOPT_POST, 1) }
+        _ = kc_easy_setopt_writefn(h, CURLOPT_READFUNCTION, onUpload)
+        _ = kc_easy_setopt_ptr(h, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque())
+      } else {
+        _ = body.withUnsafeBytes { kc_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)) }
+      }
     }
     if let auth = r.basicAuth {
       _ = kc_easy_setopt_long(h, CURLOPT_HTTPAUTH, 1 /* CURLAUTH_BASIC: a macro Swift cannot import */)
@@ -134,6 +143,20 @@ private let onBody: kc_write_fn = { data, size, n, user in
   if let data, count > 0 {
     t.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: count))
   }
+  return count
+}
+
+/// Feeds a `sentOnce` request's body to curl (CURLOPT_READFUNCTION has the
+/// write callback's C type).
+private let onUpload: kc_write_fn = { buffer, size, n, user in
+  let t = Unmanaged<Transfer>.fromOpaque(user!).takeUnretainedValue()
+  guard let buffer, let body = t.request.body else { return 0 }
+  let count = min(size * n, body.count - t.uploaded)
+  guard count > 0 else { return 0 }
+  body.withUnsafeBytes { src in
+    UnsafeMutableRawPointer(buffer).copyMemory(from: src.baseAddress! + t.uploaded, byteCount: count)
+  }
+  t.uploaded += count
   return count
 }
 

@@ -15,10 +15,12 @@ public struct HTTPRequest: Sendable {
   public var basicAuth: (user: String, password: String)?
   public var connectTimeoutMs: Int
   public var timeoutMs: Int
-  /// Sent on a new connection. libcurl sends a request again by itself when
-  /// a reused connection drops before any answer, which would make a write
-  /// twice if the server had carried it out; on a new connection it does not.
-  public var freshConnection = false
+  /// Never sent twice by libcurl itself. libcurl sends a request again when a
+  /// reused connection drops before any answer, which makes a write twice if
+  /// the server had carried it out. Such a request's body is fed through a
+  /// read callback that cannot rewind, so curl fails the transfer instead
+  /// (a `reset`), and the caller decides.
+  public var sentOnce = false
 
   public init(
     method: String, url: String, headers: [String] = [], body: [UInt8]? = nil,

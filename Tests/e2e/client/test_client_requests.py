@@ -344,3 +344,45 @@ def test_a_409_without_a_state_code_is_retried():
         assert r.stdout.strip() == "conflict\t3" and server.hits == 3
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_write_sent_once_is_never_sent_again_by_libcurl(start_sandbox, once):
+    # A reused connection that drops after the server carried a POST out
+    # (lost=1): libcurl sends the request again on a new connection by itself,
+    # unless it cannot rewind the body, which is how `once` writes go (the
+    # journal's creates). retries = 0: only libcurl could send it again.
+    sb = start_sandbox("--demo")
+    sb.clear_requests()
+    r = run(sb, """
+        kc.request{path = "/organizations/acme"}  -- a connection to reuse
+        kc.request{method = "PUT", path = "/_sandbox/faults", body = {spec = "lost=1"}, retries = 0}
+        local ok, e = pcall(kc.request, {method = "POST", path = "/organizations/acme/invitations",
+          body = {email = "once@acme.com", role = "org_member"}, retries = 0, once = %s,
+          request_id = "11111111-2222-3333-4444-555555555555"})
+        print(ok, e.kind, e.attempts)
+    """ % ("true" if once else "false"))
+    sb.faults("")
+    posts = [q for q in sb.requests() if q["method"] == "POST"]
+    assert all(q["request_id"] == "11111111-2222-3333-4444-555555555555" for q in posts), posts
+    if once:
+        assert r.stdout.split() == ["false", "transport", "1"], r.stderr
+        assert len(posts) == 1, posts
+    else:
+        # What the official SDKs' users get as well: the same create twice.
+        assert len(posts) == 2, posts
+    invs = [i for i in sb.get("/organizations/acme/invitations", params={"limit": 1000}).json()["items"]
+            if i["email"] == "once@acme.com"]
+    assert len(invs) == 1
+
+
+def test_once_and_request_id_are_checked(sandbox):
+    r = run(sandbox, """
+        print(select(2, pcall(kc.request, {path = "/x", once = "yes"})))
+        print(select(2, pcall(kc.request, {path = "/x", request_id = "a\\nb"})))
+        print(select(2, pcall(kc.request, {path = "/x", request_id = 5})))
+    """)
+    lines = r.stdout.splitlines()
+    assert "'once' must be a boolean" in lines[0]
+    assert "'request_id' must be a string on one line" in lines[1]
+    assert "'request_id' must be a string on one line" in lines[2]
