@@ -97,10 +97,26 @@ final class ArgumentTests: XCTestCase {
     XCTAssertEqual(alone?.script, 2)  // argv.count: no name, the list
   }
 
+  func testJournalNeedsAScript() {
+    // A journal belongs to a script: a file, -e code or --run NAME.
+    let argc = { (a: [String]) in a.count + 1 }
+    let file = ["--journal", "j.db", "m.lua", "x"]
+    XCTAssertEqual(run(file)?.long["journal"], "j.db")
+    XCTAssertEqual(run(file)?.runsScript(argc(file)), true)
+    let code = ["--journal", "j.db", "-e", "print(1)"]
+    XCTAssertEqual(run(code)?.runsScript(argc(code)), true)
+    let shipped = ["--journal", "j.db", "--run", "invite"]
+    XCTAssertEqual(run(shipped)?.runsScript(argc(shipped)), true)
+    let none = ["--journal", "j.db"]
+    XCTAssertEqual(run(none)?.runsScript(argc(none)), false)
+  }
+
   func testBadLongOptions() {
     XCTAssertEqual(usage(["--bogus"]), "unrecognized option '--bogus'")
     XCTAssertEqual(usage(["--TRACE"]), "unrecognized option '--TRACE'")
     XCTAssertEqual(usage(["--plan-out"]), "'--plan-out' needs argument")
+    XCTAssertEqual(usage(["--journal"]), "'--journal' needs argument")
+    XCTAssertEqual(usage(["--show-journal", "--json"]), "'--show-journal' needs argument")
     XCTAssertEqual(usage(["--profile"]), "'--profile' needs argument")
     XCTAssertEqual(usage(["--profile", "-e"]), "'--profile' needs argument")
     XCTAssertEqual(usage(["--trace=yes"]), "option '--trace' takes no argument")
