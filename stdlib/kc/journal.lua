@@ -135,9 +135,14 @@ local function random_hex(n)
   return (bytes:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
 end
 
-local function request_id(seq)
+-- A step's X-Client-Request-ID: the journal's id with the step's number in
+-- its last group. `other` (the delete that replaces a credential) inverts
+-- the fourth group: another request, as stable.
+local function request_id(seq, other)
   local h = run_id
-  return ("%s-%s-%s-%s-%012x"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), seq)
+  local fourth = tonumber(h:sub(17, 20), 16)
+  if other then fourth = fourth ~ 0xffff end
+  return ("%s-%s-%s-%04x-%012x"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), fourth, seq)
 end
 
 local function meta_of(row, extra)
@@ -239,11 +244,17 @@ local function carry_out(row, t, op, body, transport, check)
   while true do
     if check and create then
       local found, rec = find_created(row, op, t, body, transport)
-      if found == nil then return false, rec end
+      if found == nil then -- the look-up failed: still uncertain
+        failed(row, rec, true)
+        return false, rec
+      end
       if found and secret_once(r) then
         -- Its secret went with the lost answer: delete it, make it again.
-        local ok, e = transport { method = "DELETE", path = t.path .. "/" .. rec.id, request_id = row.request_id .. "-d" }
-        if not ok and not (type(e) == "table" and e.status == 404) then return false, e end
+        local ok, e = transport { method = "DELETE", path = t.path .. "/" .. rec.id, request_id = request_id(row.seq, true) }
+        if not ok and not (type(e) == "table" and e.status == 404) then
+          failed(row, e, true)
+          return false, e
+        end
         row.replaced = true
       elseif found then
         done(row, "reconciled", 200, rec)
@@ -419,9 +430,9 @@ function journal.start(k, nat)
   end
   -- os.exit() ends the script without returning: commit first.
   local exit = os.exit
-  os.exit = function(...)
-    if db then pcall(journal.finish, kc, false) end
-    return exit(...)
+  os.exit = function(code, ...)
+    if db then pcall(journal.finish, kc, code == nil or code == true or code == 0) end
+    return exit(code, ...)
   end
   return journal
 end
