@@ -22,6 +22,8 @@ EXPECT = {
     "Rotate a service account's credential": ["deleted\t", "secret saved in "],
     "Handle errors as values": ["404\tnot_found"],
     "See what a migration would change before it changes anything": ["created\tdeploy\ton\tci-migrated"],
+    "A migration you can stop and resume":
+        ["invitations: 40 ok, 0 failed", "service account\tci-infra\tkcc_", "secrets written to "],
     "Call an endpoint directly": ["org_admin\norg_member\norg_viewer\n", '"tags":[]', '"note":null'],
 }
 
