@@ -532,7 +532,8 @@ typedef struct {
   int seen;      /* stack index of the table of tables being encoded */
   int null_idx, array_mt_idx;
   int depth;
-  int pretty;    /* indent by two spaces a level, keys sorted */
+  int pretty;    /* indent by two spaces a level (keys sorted too) */
+  int sorted;    /* keys in byte order: the same text on every run */
 } Encoder;
 
 static void grow(Encoder *e, size_t need) {
@@ -659,17 +660,20 @@ static void encode_sorted_object(Encoder *e, int idx) {
   putc_(e, '{');
   for (lua_Integer i = 0; i < n; i++) {
     if (i > 0) putc_(e, ',');
-    newline(e);
+    if (e->pretty) newline(e);
     lua_rawgeti(L, keys, sorted[i].i);
     encode_string(e, lua_gettop(L));
-    put(e, ": ", 2);
+    if (e->pretty) put(e, ": ", 2);
+    else putc_(e, ':');
     lua_rawget(L, idx);
     encode_value(e, lua_gettop(L));
     lua_pop(L, 1);
   }
-  e->depth--;
-  if (n > 0) newline(e);
-  e->depth++;
+  if (e->pretty && n > 0) {
+    e->depth--;
+    newline(e);
+    e->depth++;
+  }
   putc_(e, '}');
   lua_pop(L, 2);
 }
@@ -734,7 +738,7 @@ static void encode_table(Encoder *e, int idx) {
       e->depth++;
     }
     putc_(e, ']');
-  } else if (e->pretty) {
+  } else if (e->sorted) {
     encode_sorted_object(e, idx);
   } else {
     putc_(e, '{');
@@ -787,15 +791,18 @@ static void encode_value(Encoder *e, int idx) {
 
 int kcjson_encode(lua_State *L) {
   luaL_checkany(L, 1);
-  int pretty = 0;
+  int pretty = 0, sorted = 0;
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_getfield(L, 2, "pretty");
     pretty = lua_toboolean(L, -1);
+    lua_getfield(L, 2, "sorted");
+    sorted = lua_toboolean(L, -1);
   }
   lua_settop(L, 1);
   Encoder e;
   e.pretty = pretty;
+  e.sorted = pretty || sorted;
   e.L = L;
   kcjson_push_null(L);
   e.null_idx = lua_gettop(L);

@@ -539,11 +539,12 @@ api.functions = {
       "takes; stages and terminals: filter, map, take, skip, enumerate, collect, count, first, fold, any, all, find.",
     example = 'kc.iter{1, 2, 3}:map(function(x) return x * 10 end):collect()   -- {10, 20, 30}' },
   { name = "json", call = "kc.json",
-    type = "{decode: fun(s: string): any, encode: fun(v: any, opts?: {pretty?: boolean}): string, " ..
+    type = "{decode: fun(s: string): any, encode: fun(v: any, opts?: {pretty?: boolean, sorted?: boolean}): string, " ..
       "array: fun(t: table): table, null: kc.Null, read: fun(where: string|file*): any, " ..
       "lines: fun(where: string|file*): kc.Iter<any>, write: fun(where: string|file*, v: any, opts?: {pretty?: boolean})}",
     doc = "JSON values and files: decode, encode, array, null, read, lines, write. encode takes " ..
-      "{pretty = true}; array marks a table as a JSON array (an empty one encodes as []); lines iterates " ..
+      "{pretty = true} (indented, keys sorted) or {sorted = true} (compact, keys sorted: the same text " ..
+      "on every run); array marks a table as a JSON array (an empty one encodes as []); lines iterates " ..
       "over a JSON Lines file.",
     example = 'print(kc.json.encode{tags = kc.json.array{}, note = kc.null})\n' ..
       'for row in kc.json.lines("events.jsonl") do print(row.id) end' },

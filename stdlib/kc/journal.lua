@@ -23,7 +23,8 @@ local api = require("kc.api")
 local parallel = require("kc.parallel")
 
 local type, pairs, ipairs, tostring, error, pcall, next = type, pairs, ipairs, tostring, error, pcall, next
-local concat, sort = table.concat, table.sort
+local setmetatable, getmetatable = setmetatable, getmetatable
+local concat = table.concat
 
 local journal = {}
 
@@ -31,6 +32,7 @@ local FORMAT = "kcsh journal 1"
 local SLACK = 120        -- seconds: a record found for an uncertain create was made after its intent, less this
 local RESENDS = 5        -- a write whose outcome stayed uncertain is sent again at most this often
 local PAGE = 1000        -- the page size of a reconciling walk
+local SORTED = { sorted = true }
 
 local SCHEMA = [[
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,31 +102,42 @@ local function sync()
   if sched then sched.sync(commit) else commit() end
 end
 
+-- Whether v holds a secret at any depth (named so, or marked in params).
+local function holds_secret(v, params)
+  if type(v) ~= "table" then return false end
+  for k, x in pairs(v) do
+    if api.is_secret(k, params) or holds_secret(x) then return true end
+  end
+  return false
+end
+
+-- v without its secrets' values: "(secret)" in their place.
+local function masked(v, params)
+  if type(v) ~= "table" or v == kc.null then return v end
+  local out = {}
+  for k, x in pairs(v) do
+    out[k] = api.is_secret(k, params) and "(secret)" or masked(x)
+  end
+  return setmetatable(out, getmetatable(v))
+end
+
 -- A value as canonical JSON: keys sorted, secrets as "(secret)" (a secret's
 -- value never enters the journal's keys or bodies).
 local function canonical(v, params)
-  if v == kc.null then return "null" end
-  if type(v) ~= "table" then return kc.json.encode(v) end
-  local n = #v
-  if n > 0 then
-    local parts = {}
-    for i = 1, n do parts[i] = canonical(v[i]) end
-    return "[" .. concat(parts, ",") .. "]"
-  end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-  sort(keys)
-  local parts = {}
-  for i, k in ipairs(keys) do
-    local x = v[k]
-    parts[i] = kc.json.encode(k) .. ":" .. (api.is_secret(k, params) and '"(secret)"' or canonical(x))
-  end
-  return "{" .. concat(parts, ",") .. "}"
+  if holds_secret(v, params) then v = masked(v, params) end
+  return kc.json.encode(v, SORTED)
 end
 
 local function decode(s)
   if s == nil then return nil end
   return kc.json.decode(s)
+end
+
+-- An answer's bytes as kc.request would hand them over: decoded, or true
+-- when empty (a 204).
+local function decode_answer(bytes)
+  if bytes == nil or not bytes:find("%S") then return true end
+  return kc.json.decode(bytes)
 end
 
 local function random_hex(n)
@@ -176,10 +189,12 @@ local function uncertain(e)
   return e.kind == "api" and type(s) == "number" and (s == 408 or s == 429 or s >= 500)
 end
 
-local function done(row, how, status, answer)
+-- `text` is the answer as it came (or as encoded, for a record found by a
+-- look-up), `value` the same decoded.
+local function done(row, how, status, text, value)
   row.state, row.how, row.status = "done", how, status
-  row.answer = answer ~= nil and kc.json.encode(answer) or nil
-  row.record_id = type(answer) == "table" and type(answer.id) == "string" and answer.id or nil
+  row.answer = text
+  row.record_id = type(value) == "table" and type(value.id) == "string" and value.id or nil
   if row.record_id then claimed[row.record_id] = true end
   stage("UPDATE steps SET state = 'done', how = ?, status = ?, answer = ?, record_id = ?, error = NULL, ended_at = ? WHERE seq = ?",
     how, status, row.answer, row.record_id, now_iso(), row.seq)
@@ -237,6 +252,8 @@ local function carry_out(row, t, op, body, transport, check)
   local req = {}
   for k, v in pairs(t) do req[k] = v end
   req.request_id = row.request_id
+  local keep_bytes = not t.raw
+  req.raw = true
   local create = row.method == "POST" and op and not op.returns
   if create then req.once = true end
   local r = op and op.resource
@@ -257,18 +274,32 @@ local function carry_out(row, t, op, body, transport, check)
         end
         row.replaced = true
       elseif found then
-        done(row, "reconciled", 200, rec)
+        done(row, "reconciled", 200, kc.json.encode(rec), rec)
         return true, rec, meta_of(row, "reconciled")
       end
     end
     local ok, value, m = transport(req)
     if ok then
-      done(row, row.replaced and "replaced" or "sent", m and m.status or 200, value)
+      -- Kept as the bytes that came (no second encoding), decoded for the
+      -- script as kc.request would.
+      local text = value
+      if keep_bytes then
+        local decoded, v = pcall(decode_answer, text)
+        if not decoded then
+          done(row, row.replaced and "replaced" or "sent", m.status, nil, nil)
+          return false, { kind = "decode", status = m.status, message = "the answer is not valid JSON: " .. tostring(v),
+            method = row.method, path = row.path, request_id = row.request_id, attempts = m.attempts }
+        end
+        value = v
+      else
+        text = type(value) == "string" and value or kc.json.encode(value)
+      end
+      done(row, row.replaced and "replaced" or "sent", m and m.status or 200, text, value)
       return true, value, m
     end
     if check and row.method == "DELETE" and type(value) == "table" and value.status == 404 then
       -- It went through before: the delete is done.
-      done(row, "reconciled", 204, true)
+      done(row, "reconciled", 204, nil, true)
       return true, true, meta_of(row, "reconciled")
     end
     if type(value) == "table" and value.kind == "cancelled" then
@@ -315,7 +346,8 @@ function journal.write(t, hint, transport)
   local row = steps[key .. "#" .. n]
   if row and row.state == "done" then
     stats.replayed = stats.replayed + 1
-    return true, decode(row.answer) or true, meta_of(row, "replayed")
+    local value = t.raw and (row.answer or "") or decode_answer(row.answer)
+    return true, value, meta_of(row, "replayed")
   end
   local check = false
   if row then

@@ -54,3 +54,19 @@ def test_errors_name_the_file(tmp_path):
     ]:
         r = lua(code)
         assert r.returncode == 1 and msg in r.stderr, (code, r.stderr)
+
+
+def test_sorted_encoding_is_compact_and_the_same_on_every_run():
+    # {sorted = true}: keys in byte order at every depth, no white space (the
+    # journal's canonical bodies); a table's own order differs from run to run.
+    r = lua('''
+      local t = {zeta = 1, alpha = {y = kc.null, x = {3, 2}}, mid = {}, ["B"] = "b"}
+      for i = 1, 50 do t["k" .. i] = i end
+      print(kc.json.encode(t, {sorted = true}))
+    ''')
+    assert r.returncode == 0, r.stderr
+    text = r.stdout.strip()
+    keys = ["B", "alpha"] + sorted(f"k{i}" for i in range(1, 51)) + ["mid", "zeta"]
+    assert list(json.loads(text)) == keys
+    assert text.startswith('{"B":"b","alpha":{"x":[3,2],"y":null},"k1":1,"k10":10,')
+    assert " " not in text and "\n" not in text
