@@ -99,12 +99,18 @@ function M.invite(org, rows, opts)
 end
 
 --- Opens a new file readable by its owner only (0600) for secrets; refuses
---- a file that exists, so no secret is written over or beside another's.
+--- a file that exists, so no secret is written over or beside another's
+--- (unless a resumed --journal run writes its own file again).
 function M.secret_file(path)
   local f = io.open(path, "r")
   if f then
     f:close()
-    error("'" .. path .. "' exists: secrets go to a new file", 0)
+    -- A resumed journal hands back the same secrets: the file an earlier
+    -- run of the same command made is written again, whole.
+    if not require("kc.journal").resuming() then error("'" .. path .. "' exists: secrets go to a new file", 0) end
+    local out, err = io.open(path, "w")
+    if not out then error(err, 0) end
+    return out
   end
   local quoted = "'" .. path:gsub("'", "'\\''") .. "'"
   if not os.execute("umask 077 && set -C && : > " .. quoted) then

@@ -38,10 +38,10 @@ local SCHEMA = [[
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE steps(
   seq INTEGER PRIMARY KEY,
-  key TEXT NOT NULL,
   occurrence INTEGER NOT NULL,
   method TEXT NOT NULL,
   path TEXT NOT NULL,
+  query TEXT,
   body TEXT,
   state TEXT NOT NULL,
   how TEXT,
@@ -50,19 +50,21 @@ CREATE TABLE steps(
   record_id TEXT,
   error TEXT,
   started_at TEXT NOT NULL,
-  ended_at TEXT,
-  UNIQUE(key, occurrence));
+  ended_at TEXT);
 ]]
 
 local kc, native -- from install
 local db, file   -- the open journal and its name
 local command     -- the command it belongs to
 local run_id      -- 32 hex digits, the root of the request IDs
+-- (A step's key is in memory only: an index on it would double what each
+-- commit writes.)
 local steps = {}  -- "key#occurrence" -> row
 local seen = {}   -- key -> occurrences met in this run
 local claimed = {} -- ids of records a done step answered with
 local dirty = false
-local stats = { replayed = 0, reconciled = 0 } -- for the exit line
+local resumed = false -- the journal had steps when this run began
+local stats = { replayed = 0, reconciled = 0, skipped = 0 } -- for the exit line
 
 local function now_iso(offset)
   return os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + (offset or 0))
@@ -245,6 +247,12 @@ local function find_created(row, op, t, body, transport)
   return false
 end
 
+-- What a write is matched by (with its occurrence): method, path, canonical
+-- query and body.
+local function step_key(method, path, query, body)
+  return method .. " " .. path .. (query and "?" .. query or "") .. (body and " " .. body or "")
+end
+
 -- Sends a step's write until it is done, failed for good, or out of tries.
 -- `check` says its outcome is uncertain already (in flight at a crash, or a
 -- failure a moment ago): a create is looked for before it is sent again.
@@ -338,12 +346,12 @@ function journal.write(t, hint, transport)
   local body = body_of(t)
   local params = op and op.params
   local text = t.body ~= nil and canonical(body, params) or nil
-  local key = method .. " " .. t.path
-  if t.query and next(t.query) then key = key .. "?" .. canonical(t.query) end
-  if text then key = key .. " " .. text end
+  local query = t.query and next(t.query) and canonical(t.query) or nil
+  local key = step_key(method, t.path, query, text)
   local n = (seen[key] or 0) + 1
   seen[key] = n
   local row = steps[key .. "#" .. n]
+  if row then row.met = true end
   if row and row.state == "done" then
     stats.replayed = stats.replayed + 1
     local value = t.raw and (row.answer or "") or decode_answer(row.answer)
@@ -360,9 +368,9 @@ function journal.write(t, hint, transport)
       stage("UPDATE steps SET state = 'sent' WHERE seq = ?", row.seq)
     end
   else
-    row = { key = key, occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK) }
-    local _, seq = stage("INSERT INTO steps(key, occurrence, method, path, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
-      key, n, method, t.path, text, now_iso())
+    row = { occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK), met = true }
+    local _, seq = stage("INSERT INTO steps(occurrence, method, path, query, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
+      n, method, t.path, query, text, now_iso())
     row.seq = seq
     row.request_id = request_id(seq)
     steps[key .. "#" .. n] = row
@@ -451,7 +459,8 @@ function journal.start(k, nat)
       :format(m.command, m.created_at or "?", command))
   end
   run_id = m.id
-  for _, r in ipairs(sql("rows", "SELECT seq, key, occurrence, method, path, state, status, answer, record_id, started_at FROM steps")) do
+  for _, r in ipairs(sql("rows", "SELECT seq, occurrence, method, path, query, body, state, status, answer, record_id, started_at FROM steps")) do
+    r.key = step_key(r.method, r.path, r.query, r.body)
     r.request_id = request_id(r.seq)
     -- An uncertain step's record was made after its intent, give or take.
     local y, mo, d, h, mi, s = r.started_at:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
@@ -459,6 +468,7 @@ function journal.start(k, nat)
     r.not_before = os.date("%Y-%m-%dT%H:%M:%SZ", t - SLACK)
     steps[r.key .. "#" .. r.occurrence] = r
     if r.record_id then claimed[r.record_id] = true end
+    resumed = true
   end
   -- os.exit() ends the script without returning: commit first.
   local exit = os.exit
@@ -475,6 +485,18 @@ end
 ---@param ok boolean the script ran to its end
 function journal.finish(_, ok)
   if not db then return end
+  if ok then
+    -- A step an earlier run left failed or in flight that this run, which
+    -- ran to its end, did not make: the script no longer wants it (what it
+    -- read told it otherwise). Settled as skipped, kept for the view.
+    for _, row in pairs(steps) do
+      if row.state ~= "done" and row.state ~= "skipped" and not row.met then
+        row.state = "skipped"
+        stage("UPDATE steps SET state = 'skipped' WHERE seq = ?", row.seq)
+        stats.skipped = stats.skipped + 1
+      end
+    end
+  end
   commit()
   local counts = {}
   for _, r in ipairs(sql("rows", "SELECT state, count(*) AS n FROM steps GROUP BY state")) do counts[r.state] = r.n end
@@ -489,6 +511,7 @@ function journal.finish(_, ok)
   local notes = {}
   if stats.replayed > 0 then notes[#notes + 1] = stats.replayed .. " answered from the journal" end
   if stats.reconciled > 0 then notes[#notes + 1] = stats.reconciled .. " reconciled" end
+  if stats.skipped > 0 then notes[#notes + 1] = stats.skipped .. " of earlier runs not made again" end
   if #notes > 0 then parts[1] = parts[1] .. " (" .. concat(notes, ", ") .. ")" end
   parts[#parts + 1] = (counts.failed or 0) .. " failed"
   parts[#parts + 1] = (counts.sent or 0) .. " uncertain"
@@ -498,10 +521,10 @@ end
 
 -- The steps of a journal as the view shows them.
 local function read_steps()
-  return sql("rows", "SELECT seq, occurrence, method, path, body, state, how, status, error, started_at, ended_at FROM steps ORDER BY seq")
+  return sql("rows", "SELECT seq, occurrence, method, path, query, body, state, how, status, error, started_at, ended_at FROM steps ORDER BY seq")
 end
 
-local STATE_NAME = { done = "done", failed = "failed", sent = "uncertain" }
+local STATE_NAME = { done = "done", failed = "failed", sent = "uncertain", skipped = "skipped" }
 
 --- `kcsh --show-journal FILE [--json]`: a journal's steps, done, failed and
 --- uncertain (in flight when the run stopped), the failed with their
@@ -516,12 +539,15 @@ function journal.show(k, path, json)
   local rows = read_steps()
   db:close()
   db = nil
-  local counts = { done = 0, failed = 0, uncertain = 0 }
+  local counts = { done = 0, failed = 0, uncertain = 0, skipped = 0 }
+  local texts = {} -- the request as stored: canonical already
   for _, r in ipairs(rows) do
     r.state = STATE_NAME[r.state] or r.state
     counts[r.state] = (counts[r.state] or 0) + 1
+    texts[r] = step_key(r.method, r.path, r.query, r.body)
     r.error = r.error and decode(r.error) or nil
     r.body = r.body and decode(r.body) or nil
+    r.query = r.query and decode(r.query) or nil
   end
   if json then
     io.stdout:write(kc.json.encode {
@@ -533,12 +559,11 @@ function journal.show(k, path, json)
   local out = {}
   out[#out + 1] = ("journal %s: `%s`, started %s, %s"):format(path, m.command, m.created_at or "?",
     m.finished_at and ("finished " .. m.finished_at) or "not finished")
-  for _, state in ipairs { "done", "failed", "uncertain" } do
+  for _, state in ipairs { "done", "failed", "uncertain", "skipped" } do
     local lines = {}
     for _, r in ipairs(rows) do
       if r.state == state then
-        local line = ("  #%d %s %s"):format(r.seq, r.method, r.path)
-        if r.body then line = line .. " " .. canonical(r.body) end
+        local line = ("  #%d %s"):format(r.seq, texts[r])
         if r.how and r.how ~= "sent" then line = line .. " (" .. r.how .. ")" end
         lines[#lines + 1] = line
         if r.error and state ~= "done" then
@@ -555,7 +580,14 @@ function journal.show(k, path, json)
   end
   out[#out + 1] = ""
   out[#out + 1] = ("%d done, %d failed, %d uncertain"):format(counts.done, counts.failed, counts.uncertain)
+    .. (counts.skipped > 0 and (", %d skipped"):format(counts.skipped) or "")
   io.stdout:write(concat(out, "\n"), "\n")
+end
+
+--- True when this run resumes a journal that earlier runs wrote to: then
+--- the files those runs wrote may be written again (admin.secret_file).
+function journal.resuming()
+  return resumed and db ~= nil
 end
 
 --- Keeps the native half (sqlite_open) for start and show.

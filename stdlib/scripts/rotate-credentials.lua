@@ -42,8 +42,13 @@ io.stderr:write(("rotate-credentials: %d new credentials, secrets in %s\n"):form
 
 local old = {}
 for i, a in ipairs(accounts) do
-  if created.results[i] then -- only where the new credential exists
-    for _, c in ipairs(a.old) do old[#old + 1] = { cred = c, service_account = a.name, client_id = c.client_id } end
+  local new = created.results[i]
+  if new then -- only where the new credential exists
+    for _, c in ipairs(a.old) do
+      -- A resumed --journal run read the credential its first run made
+      -- among the old ones: never delete the new one.
+      if c.id ~= new.id then old[#old + 1] = { cred = c, service_account = a.name, client_id = c.client_id } end
+    end
   end
 end
 local deleted

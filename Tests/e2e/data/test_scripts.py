@@ -192,3 +192,39 @@ def test_audit(sb):
     assert a["unused_credentials"] and a["sso"]["enabled"] is True
     assert "admins (" in r.stderr
     assert writes(sb) == []
+
+
+def test_rotate_credentials_resumes_under_a_journal(sb, tmp_path):
+    # A journaled rotation stopped after its creates (the deletes left in
+    # flight: the journal edited as a kill would leave it) resumes with the
+    # same command: the secrets file it made is written again with the same
+    # secrets (the creates are answered from the journal), no credential is
+    # made twice, and the deletes are reconciled.
+    import sqlite3
+    secrets, journal = tmp_path / "secrets.csv", tmp_path / "rotate.db"
+    cmd = ["--journal", str(journal), "--run", "rotate-credentials", "--org", "acme", "--secrets", str(secrets), "--yes"]
+    r = run(sb, *cmd)
+    assert r.returncode == 0, r.stderr
+    first = rows(secrets)
+    with sqlite3.connect(journal) as db:
+        n = db.execute("UPDATE steps SET state = 'sent', answer = NULL WHERE method = 'DELETE'").rowcount
+        db.execute("DELETE FROM meta WHERE key = 'finished_at'")
+    assert n > 0
+    sb.clear_requests()
+    r = run(sb, *cmd)
+    assert r.returncode == 0, r.stderr
+    assert rows(secrets) == first and all(x["client_secret"] for x in first)
+    assert stat.S_IMODE(os.stat(secrets).st_mode) == 0o600
+    # The old credentials are gone: the rerun reads none, deletes none, and
+    # never deletes the new ones it made before (answered from the journal).
+    assert writes(sb) == []
+    assert f"({len(first)} answered from the journal, {n} of earlier runs not made again)" in r.stderr
+    after = json.loads(run(sb, "--json", "-e", '''
+      local n = {} for sa in kc.org("acme").service_accounts:each() do
+        for c in sa.credentials:each() do n[#n + 1] = c.client_id end end return n''').stdout)
+    assert sorted(after) == sorted(x["client_id"] for x in first)
+    view = json.loads(run(sb, "--json", "--show-journal", str(journal)).stdout)
+    assert view["finished_at"] and view["summary"]["skipped"] == n
+    # Without a journal, an existing secrets file is still refused.
+    r = run(sb, "--run", "rotate-credentials", "--org", "acme", "--secrets", str(secrets), "--yes")
+    assert r.returncode == 1 and "exists" in r.stderr

@@ -513,7 +513,7 @@ def test_show_journal_text_and_json_without_secrets(tmp_path, demo):
     data = json.loads(show(journal, "--json"))
     assert data["journal"] == str(journal) and data["command"] == f"kcsh {script}"
     assert data["finished_at"] is None and re.fullmatch(r"\d{4}-.*Z", data["created_at"])
-    assert data["summary"] == {"done": 5, "failed": 2, "uncertain": 0}
+    assert data["summary"] == {"done": 5, "failed": 2, "uncertain": 0, "skipped": 0}
     assert [st["seq"] for st in data["steps"]] == list(range(1, 8))
     keys = {"seq", "occurrence", "method", "path", "body", "state", "how", "status", "error", "started_at", "ended_at"}
     for st in data["steps"]:
@@ -623,7 +623,7 @@ def test_uncertain_creates_are_found_by_natural_key_and_a_credential_is_made_aga
     shown = text.split("\nuncertain:\n")[1].split("\n\n")[0].splitlines()
     assert [int(l.split()[0][1:]) for l in shown] == sorted(st["seq"] for st in (inv, sa, cred)), text
     data = json.loads(show(journal, "--json"))
-    assert data["summary"] == {"done": 3, "failed": 0, "uncertain": 3}
+    assert data["summary"] == {"done": 3, "failed": 0, "uncertain": 3, "skipped": 0}
     assert {st["seq"] for st in data["steps"] if st["state"] == "uncertain"} == {inv["seq"], sa["seq"], cred["seq"]}
     mark = marker(demo)
     again = run(demo, cmd)
@@ -724,7 +724,7 @@ def test_a_write_that_never_reached_a_server_stays_uncertain(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     view = json.loads(r.stdout)
-    assert view["summary"] == {"done": 0, "failed": 0, "uncertain": 1}
+    assert view["summary"] == {"done": 0, "failed": 0, "uncertain": 1, "skipped": 0}
     (step,) = view["steps"]
     assert step["state"] == "uncertain" and step["error"]["kind"] == "transport"
     assert step["body"] == {"client_secret": "(secret)", "name": "Nowhere"}
