@@ -9,7 +9,9 @@
 --   uncertain  (in flight at the crash) reconciled first: a create is looked
 --              up by its natural key (api.lua), an update sent again, a
 --              delete that answers 404 is done;
---   failed     sent again.
+--   failed     sent again;
+--   not met    (an earlier run's failed or uncertain step that a run which
+--              gets to its end does not make) skipped.
 -- Each step's X-Client-Request-ID is derived from the journal and the step,
 -- the same on every attempt and every rerun. Under kc.parallel the intents
 -- of all the tasks are committed together (sched.sync): one fsync for many.
@@ -160,9 +162,9 @@ local function request_id(seq, other)
   return ("%s-%s-%s-%04x-%012x"):format(h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), fourth, seq)
 end
 
-local function meta_of(row, extra)
-  local m = { status = row.status or 200, request_id = row.request_id, attempts = 0, journal = extra }
-  return m
+-- The meta of an answer the journal gives (`how`: replayed, reconciled).
+local function meta_of(row, how)
+  return { status = row.status or 200, request_id = row.request_id, attempts = 0, journal = how }
 end
 
 -- A resource whose create alone answers a secret: a record found after a

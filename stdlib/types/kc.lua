@@ -22,6 +22,8 @@ error('Cannot require a meta file')
 ---@field status integer
 ---@field request_id string The X-Client-Request-ID of every attempt.
 ---@field attempts integer
+---@field planned? boolean --dry-run: a planned answer; nothing was sent.
+---@field journal? string --journal: "replayed" or "reconciled" when the journal answered (attempts 0).
 
 ---@class kc.Pending
 ---@field wait fun(self: kc.Pending): any, kc.Meta What kc.request would return (or raise).
@@ -36,6 +38,8 @@ error('Cannot require a meta file')
 ---@field path? string
 ---@field request_id? string
 ---@field attempts integer
+---@field planned? boolean --dry-run: a planned answer; nothing was sent.
+---@field journal? string --journal: "replayed" or "reconciled" when the journal answered (attempts 0).
 
 ---@class kc.Iter<T>
 ---@field filter fun(self: kc.Iter<T>, f: fun(item: T, ...): any): kc.Iter<T> Keeps the items for which f(...) is true.
