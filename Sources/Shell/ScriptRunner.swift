@@ -85,6 +85,25 @@ final class ScriptRunner {
       return KCModule.emitTypes(ignoreEnvironment: args.ignoreEnvironment, progname: progname)
     }
     json = args.long["json"] != nil
+    // KCSH_JOURNAL journals scripts only (the REPL and --show-journal still
+    // start); --journal without a script is a mistake. Checked before
+    // anything starts.
+    let fromEnvironment = getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    let journal = args.long["journal"]
+      ?? (args.runsScript(argv.count) && args.long["show-journal"] == nil ? fromEnvironment : nil)
+    if journal != nil {
+      let why: String? =
+        args.long["dry-run"] != nil ? "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together"
+        : args.long["sandbox"] != nil
+          ? "'--journal' (or KCSH_JOURNAL) and '--sandbox' cannot be used together: the sandbox is new on every run, "
+            + "so a rerun would resume against other data (run kcsh-sandbox --db FILE and point KEYCARD_API_BASE_URL at it)"
+        : !args.runsScript(argv.count) ? "'--journal' (or KCSH_JOURNAL) needs a script: a file, -e or --run NAME"
+        : nil
+      if let why {
+        CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
+        return 2
+      }
+    }
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {
@@ -115,25 +134,11 @@ final class ScriptRunner {
     options.sandbox = args.long["sandbox"] != nil
     options.dryRun = args.long["dry-run"] != nil
     options.planOut = args.long["plan-out"]
+    options.journal = journal
+    options.journalCommand = journal.map { _ in journalCommand(args) }
     if options.planOut != nil && !options.dryRun {
       CLIOutput.error("\(progname): '--plan-out' needs '--dry-run'\n" + CLIUsage.help(progname: progname))
       return 2
-    }
-    // KCSH_JOURNAL journals scripts only (the REPL and --show-journal still
-    // start); --journal without a script is a mistake.
-    let fromEnvironment = getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
-    options.journal = args.long["journal"]
-      ?? (args.runsScript(argv.count) && args.long["show-journal"] == nil ? fromEnvironment : nil)
-    if options.journal != nil {
-      let why: String? =
-        options.dryRun ? "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together"
-        : !args.runsScript(argv.count) ? "'--journal' (or KCSH_JOURNAL) needs a script: a file, -e or --run NAME"
-        : nil
-      if let why {
-        CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
-        return 2
-      }
-      options.journalCommand = journalCommand(args)
     }
     let target = KCModule.install(state, options: options)
     if let path = args.long["show-journal"] {

@@ -444,6 +444,9 @@ def test_usage_errors_and_the_environment_variable(tmp_path, demo):
         ([str(KCSH), "--dry-run", str(script)], {"KCSH_JOURNAL": str(j)}),
         ([str(KCSH), "--journal", str(j)], {}),
         ([str(KCSH), "--journal", str(j), "-i"], {}),
+        # The sandbox is new on every run: nothing to resume against (and
+        # none is started).
+        ([str(KCSH), "--journal", str(j), "--sandbox", str(script)], {}),
     ]:
         r = subprocess.run(cmd, env=demo.env(**env), cwd=ROOT, capture_output=True, text=True, timeout=30,
                            input="print('ran')")
