@@ -288,6 +288,7 @@ local function carry_out(row, t, op, body, transport, check)
         return true, rec, meta_of(row, "reconciled")
       end
     end
+    row.left = true
     local ok, value, m = transport(req)
     if ok then
       -- Kept as the bytes that came (no second encoding), decoded for the
@@ -370,7 +371,8 @@ function journal.write(t, hint, transport)
       stage("UPDATE steps SET state = 'sent' WHERE seq = ?", row.seq)
     end
   else
-    row = { occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK), met = true }
+    row = { occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK), met = true,
+      fresh = true }
     local _, seq = stage("INSERT INTO steps(occurrence, method, path, query, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
       n, method, t.path, query, text, now_iso())
     row.seq = seq
@@ -497,6 +499,14 @@ function journal.finish(_, ok)
         stage("UPDATE steps SET state = 'skipped' WHERE seq = ?", row.seq)
         stats.skipped = stats.skipped + 1
       end
+    end
+  end
+  for _, row in pairs(steps) do
+    -- An intent of this run whose request never left (its task stopped at
+    -- the sync point by Ctrl-C or an error): no step, rather than an
+    -- uncertain one.
+    if row.state == "sent" and row.fresh and not row.left then
+      stage("DELETE FROM steps WHERE seq = ?", row.seq)
     end
   end
   commit()
