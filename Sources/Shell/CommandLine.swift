@@ -17,10 +17,6 @@ struct ShellArguments {
   var script: Int
   /// `-e`, `-l` and `-W`, in command-line order.
   var actions: [Action] = []
-
-  /// Whether there is a script to run: a file (or stdin as `-`), `-e`
-  /// code, or `--run NAME`; `argc` is argv's count.
-  func runsScript(_ argc: Int) -> Bool { script < argc || hasExecute || long["run"] != nil }
   /// kcsh's long options that were given, by name; the value is "" for flags.
   var long: [String: String] = [:]
 
@@ -52,6 +48,23 @@ struct ShellArguments {
   }
 
   init(script: Int) { self.script = script }
+
+  /// Whether there is a script to run: a file (or stdin as `-`), `-e`
+  /// code, or `--run NAME`; `argc` is argv's count.
+  func runsScript(_ argc: Int) -> Bool { script < argc || hasExecute || long["run"] != nil }
+
+  /// Why a journal (`--journal`, or KCSH_JOURNAL) cannot be kept for this
+  /// command line, or nil: a usage error.
+  func journalProblem(_ argc: Int) -> String? {
+    let journal = "'--journal' (or KCSH_JOURNAL)"
+    if long["dry-run"] != nil { return "\(journal) and '--dry-run' cannot be used together" }
+    if long["sandbox"] != nil {
+      return "\(journal) and '--sandbox' cannot be used together: the sandbox is new on every run, so a rerun "
+        + "would resume against other data (run kcsh-sandbox --db FILE and point KEYCARD_API_BASE_URL at it)"
+    }
+    if !runsScript(argc) { return "\(journal) needs a script: a file, -e or --run NAME" }
+    return nil
+  }
 
   /// Parses argv (argv[0] is the program name).
   static func parse(_ argv: [String]) -> Outcome {

@@ -296,8 +296,10 @@ final class KCContext {
     RequestQueue.install(s, native: native, context: self)
     SQLiteModule.install(s, native: native)
     if let journal = options.journal {
-      s.rawSet(field: "journal", journal)
-      s.rawSet(field: "journal_command", options.journalCommand)
+      s.push(journal)
+      s.rawSet(native, field: "journal")
+      s.push(options.journalCommand ?? "")
+      s.rawSet(native, field: "journal_command")
     }
     if options.dryRun {
       s.push(true)

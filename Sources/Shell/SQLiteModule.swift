@@ -3,8 +3,8 @@ import LuaKit
 /// The journal's native half: `native.sqlite_open(path, create)` answers a
 /// database object with `exec(sql)`, `rows(sql, ...)`, `run(sql, ...)`,
 /// `lock()` (an exclusive flock on the file: false when another process
-/// holds it) and `close()`. SQLite errors are raised as "sqlite: message"; the journal
-/// (stdlib/kc/journal.lua) turns them into its own.
+/// holds it) and `close()`. SQLite errors are raised as "sqlite: message";
+/// the journal (stdlib/kc/journal.lua) turns them into its own.
 enum SQLiteModule {
   static let metatable = "kc.sqlite"
 
@@ -12,9 +12,7 @@ enum SQLiteModule {
     s.push(function: { s in
       let path = try s.checkString(1)
       let create = s.boolean(at: 2)
-      var db: SQLiteDatabase?
-      try run { db = try SQLiteDatabase(path: path, create: create) }
-      guard let db else { return .results(0) }
+      let db = try run { try SQLiteDatabase(path: path, create: create) }
       s.push(object: db, metatable: metatable, setup: setup)
       return .results(1)
     })
@@ -84,9 +82,10 @@ enum SQLiteModule {
     (try s.checkString(2), try parameters(s, from: 3))
   }
 
-  private static func run(_ body: () throws -> Void) throws {
+  /// `body`'s result; a SQLite failure becomes a Lua error "sqlite: ...".
+  private static func run<T>(_ body: () throws -> T) throws -> T {
     do {
-      try body()
+      return try body()
     } catch let e as SQLiteDatabase.Failure {
       throw LuaError("sqlite: \(e.message)")
     }

@@ -91,18 +91,9 @@ final class ScriptRunner {
     let fromEnvironment = getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     let journal = args.long["journal"]
       ?? (args.runsScript(argv.count) && args.long["show-journal"] == nil ? fromEnvironment : nil)
-    if journal != nil {
-      let why: String? =
-        args.long["dry-run"] != nil ? "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together"
-        : args.long["sandbox"] != nil
-          ? "'--journal' (or KCSH_JOURNAL) and '--sandbox' cannot be used together: the sandbox is new on every run, "
-            + "so a rerun would resume against other data (run kcsh-sandbox --db FILE and point KEYCARD_API_BASE_URL at it)"
-        : !args.runsScript(argv.count) ? "'--journal' (or KCSH_JOURNAL) needs a script: a file, -e or --run NAME"
-        : nil
-      if let why {
-        CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
-        return 2
-      }
+    if journal != nil, let why = args.journalProblem(argv.count) {
+      CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
+      return 2
     }
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
@@ -142,44 +133,33 @@ final class ScriptRunner {
     }
     let target = KCModule.install(state, options: options)
     if let path = args.long["show-journal"] {
-      do {
-        try KCModule.showJournal(state, path: path, json: json)
-        return 0
-      } catch {
-        CLIOutput.error("\(progname): \(error.message)\n")
-        return 1
-      }
+      return reported { () throws(LuaError) in try KCModule.showJournal(state, path: path, json: json) } ? 0 : 1
     }
     useGenerationalGC()
-    if options.journal != nil {
-      do {
-        try KCModule.startJournal(state)
-      } catch {
-        CLIOutput.error("\(progname): \(error.message)\n")
-        return 1
-      }
-    }
+    if options.journal != nil && !reported({ () throws(LuaError) in try KCModule.startJournal(state) }) { return 1 }
     let status = try runChunks(args, target: target)
     // A journal commits what is staged, and is marked finished when the
     // script ran to its end with every step done.
-    if options.journal != nil {
-      do {
-        try KCModule.finishJournal(state, ok: status == 0)
-      } catch {
-        CLIOutput.error("\(progname): \(error.message)\n")
-        return 1
-      }
+    if options.journal != nil,
+      !reported({ () throws(LuaError) in try KCModule.finishJournal(state, ok: status == 0) })
+    {
+      return 1
     }
     // A dry run ends with its plan, whether or not the script ran to its end.
-    if options.dryRun {
-      do {
-        try KCModule.finishPlan(state)
-      } catch {
-        CLIOutput.error("\(progname): \(error.message)\n")
-        return 1
-      }
-    }
+    if options.dryRun && !reported({ () throws(LuaError) in try KCModule.finishPlan(state) }) { return 1 }
     return status
+  }
+
+  /// Runs one of the bulk modes' steps (KCModule): false, with its error
+  /// reported as `progname: message`, when it raised.
+  private func reported(_ step: () throws(LuaError) -> Void) -> Bool {
+    do {
+      try step()
+      return true
+    } catch {
+      CLIOutput.error("\(progname): \(error.message)\n")
+      return false
+    }
   }
 
   /// The command a journal belongs to, as a person would type it: the -e

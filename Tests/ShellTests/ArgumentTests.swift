@@ -109,6 +109,13 @@ final class ArgumentTests: XCTestCase {
     XCTAssertEqual(run(shipped)?.runsScript(argc(shipped)), true)
     let none = ["--journal", "j.db"]
     XCTAssertEqual(run(none)?.runsScript(argc(none)), false)
+    XCTAssertEqual(run(none)?.journalProblem(argc(none)), "'--journal' (or KCSH_JOURNAL) needs a script: a file, -e or --run NAME")
+    XCTAssertNil(run(file)?.journalProblem(argc(file)))
+    let dry = ["--journal", "j.db", "--dry-run", "m.lua"]
+    XCTAssertEqual(run(dry)?.journalProblem(argc(dry)), "'--journal' (or KCSH_JOURNAL) and '--dry-run' cannot be used together")
+    let sandbox = ["--journal", "j.db", "--sandbox", "m.lua"]
+    XCTAssertEqual(
+      run(sandbox)?.journalProblem(argc(sandbox))?.hasPrefix("'--journal' (or KCSH_JOURNAL) and '--sandbox' cannot"), true)
   }
 
   func testBadLongOptions() {
