@@ -31,7 +31,9 @@ local concat = table.concat
 local journal = {}
 
 local FORMAT = "kcsh journal 1"
-local SLACK = 120        -- seconds: a record found for an uncertain create was made after its intent, less this
+-- Seconds: a record found for an uncertain create was made after its intent
+-- less this (clocks differ a little); the bound is kept with the intent.
+local SLACK = 120
 local RESENDS = 5        -- a write whose outcome stayed uncertain is sent again at most this often
 local PAGE = 1000        -- the page size of a reconciling walk
 local SORTED = { sorted = true }
@@ -52,6 +54,7 @@ CREATE TABLE steps(
   record_id TEXT,
   error TEXT,
   started_at TEXT NOT NULL,
+  not_before TEXT NOT NULL,
   ended_at TEXT);
 ]]
 
@@ -77,10 +80,22 @@ local function fail(why)
   error(("journal %s: %s"):format(file, why), 0)
 end
 
+-- SQLite's message without its "sqlite: " (the journal's error says where).
+local function why(e)
+  return (tostring(e):gsub("^sqlite: ", ""))
+end
+
 local function sql(method, ...)
   local ok, a, b = pcall(db[method], db, ...)
-  if not ok then fail(tostring(a):gsub("^sqlite: ", "")) end
+  if not ok then fail(why(a)) end
   return a, b
+end
+
+-- Opens the SQLite file `path` as `db` (made when `new`).
+local function connect(path, new)
+  local ok, handle = pcall(native.sqlite_open, path, new)
+  if not ok then fail(why(handle)) end
+  db = handle
 end
 
 -- Writes are staged in an open transaction, committed at the next sync.
@@ -373,8 +388,8 @@ function journal.write(t, hint, transport)
   else
     row = { occurrence = n, method = method, path = t.path, state = "sent", not_before = now_iso(-SLACK), met = true,
       fresh = true }
-    local _, seq = stage("INSERT INTO steps(occurrence, method, path, query, body, state, started_at) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
-      n, method, t.path, query, text, now_iso())
+    local _, seq = stage("INSERT INTO steps(occurrence, method, path, query, body, state, started_at, not_before) "
+      .. "VALUES (?, ?, ?, ?, ?, 'sent', ?, ?)", n, method, t.path, query, text, now_iso(), row.not_before)
     row.seq = seq
     row.request_id = request_id(seq)
     steps[key .. "#" .. n] = row
@@ -388,9 +403,7 @@ end
 -- no half-made journal (which a rerun would rightly refuse).
 local function create(path)
   local tmp = ("%s.new-%s"):format(path, random_hex(4))
-  local ok, handle = pcall(native.sqlite_open, tmp, true)
-  if not ok then fail(tostring(handle):gsub("^sqlite: ", "")) end
-  db = handle
+  connect(tmp, true)
   sql("exec", "PRAGMA journal_mode = WAL")
   sql("exec", "BEGIN IMMEDIATE")
   sql("exec", SCHEMA)
@@ -419,14 +432,12 @@ local function open(path, may_create)
   else
     fail("no such file")
   end
-  local ok, handle = pcall(native.sqlite_open, path, false)
-  if not ok then fail(tostring(handle):gsub("^sqlite: ", "")) end
-  db = handle
+  connect(path, false)
   local okc, rows = pcall(db.rows, db, "PRAGMA integrity_check")
   if not okc or not rows[1] or rows[1].integrity_check ~= "ok" then
-    local why = okc and (rows[1] and rows[1].integrity_check or "empty") or tostring(rows):gsub("^sqlite: ", "")
+    local problem = okc and (rows[1] and rows[1].integrity_check or "empty") or why(rows)
     db:close()
-    fail("damaged or not a kcsh journal (" .. why .. "); nothing was sent")
+    fail("damaged or not a kcsh journal (" .. problem .. "); nothing was sent")
   end
   local okm, meta = pcall(db.rows, db, "SELECT key, value FROM meta")
   local m = {}
@@ -438,11 +449,6 @@ local function open(path, may_create)
   return m
 end
 
--- Durable on power loss: FULL syncs the WAL at each commit.
-local function tune()
-  sql("exec", "PRAGMA synchronous = FULL")
-end
-
 --- Starts journaling into `path` for `cmd` (request.lua calls it for
 --- --journal). A journal of another command is refused.
 ---@param k table kc
@@ -450,26 +456,23 @@ end
 function journal.start(k, nat)
   kc, native = k, nat
   command = nat.journal_command
-  local opts = { path = nat.journal }
-  local m = open(opts.path, true)
+  local m = open(nat.journal, true)
   if not db:lock() then
     db:close()
     fail("in use by another kcsh run of it; let that one end first")
   end
-  tune()
+  -- Durable on power loss: FULL syncs the WAL at each commit.
+  sql("exec", "PRAGMA synchronous = FULL")
   if m.command ~= command then
     db:close()
     fail(("belongs to another command: `%s` (started %s), not `%s`; name another journal file, or remove this one to start over")
       :format(m.command, m.created_at or "?", command))
   end
   run_id = m.id
-  for _, r in ipairs(sql("rows", "SELECT seq, occurrence, method, path, query, body, state, status, answer, record_id, started_at FROM steps")) do
+  for _, r in ipairs(sql("rows", "SELECT seq, occurrence, method, path, query, body, state, status, answer, record_id, "
+    .. "not_before FROM steps")) do
     r.key = step_key(r.method, r.path, r.query, r.body)
     r.request_id = request_id(r.seq)
-    -- An uncertain step's record was made after its intent, give or take.
-    local y, mo, d, h, mi, s = r.started_at:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
-    local t = y and os.time { year = y, month = mo, day = d, hour = h, min = mi, sec = s } or 0
-    r.not_before = os.date("%Y-%m-%dT%H:%M:%SZ", t - SLACK)
     steps[r.key .. "#" .. r.occurrence] = r
     if r.record_id then claimed[r.record_id] = true end
     resumed = true
