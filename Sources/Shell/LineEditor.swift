@@ -74,6 +74,8 @@ final class LineEditor: LineSource {
   private var decoder = mbstate_t()
   private var interrupted = false
   private let historyFile: HistoryFile?
+  /// The terminal opened anew without blocking: see `readCharacter`.
+  private let input: Int32
 
   /// Called with the line up to the cursor when Tab is pressed; nil makes
   /// Tab beep and insert nothing.
@@ -93,6 +95,7 @@ final class LineEditor: LineSource {
     }
     self.el = el
     self.history = history
+    input = ttyname(0).map { open($0, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) } ?? -1
     prompt = strdup("> ")
     historyFile = historyPath.map(HistoryFile.init(path:))
 
@@ -114,6 +117,7 @@ final class LineEditor: LineSource {
   }
 
   deinit {
+    if input >= 0 { close(input) }
     el_end(el)
     history_end(history)
     free(prompt)
@@ -155,9 +159,16 @@ final class LineEditor: LineSource {
   /// One character for libedit, decoded in the locale's encoding. Reading
   /// here rather than in libedit lets Ctrl-C end the wait: the signal
   /// interrupts it, and the pending flag becomes a ^C key.
+  ///
+  /// The read never blocks: a Ctrl-C flushes the terminal's input, so the
+  /// byte the wait saw can be gone by the read, and a blocking read that
+  /// began after the signal would wait for the next key with the ^C already
+  /// taken. Reads go through our own non-blocking open of the terminal
+  /// (O_NONBLOCK on fd 0 would change it for the shell that shares it).
   fileprivate func readCharacter(into out: UnsafeMutablePointer<wchar_t>) -> Int32 {
+    let fd = input >= 0 ? input : 0
     while true {
-      switch Interrupt.waitForInput(0) {
+      switch Interrupt.waitForInput(fd) {
       case false:
         decoder = mbstate_t()
         out.pointee = 3
@@ -166,10 +177,10 @@ final class LineEditor: LineSource {
       case true: break
       }
       var byte: CChar = 0
-      let n = Glibc.read(0, &byte, 1)
+      let n = Glibc.read(fd, &byte, 1)
       if n == 0 { return 0 }
       if n < 0 {
-        if errno == EINTR { continue }
+        if errno == EINTR || errno == EAGAIN { continue }
         return -1
       }
       var wc: wchar_t = 0

@@ -137,6 +137,19 @@ def test_ctrl_c_at_prompt_clears_the_line(spawn):
     assert ask(child, "dropped") == "nil"
 
 
+def test_ctrl_c_right_behind_typed_keys_always_gives_a_prompt(spawn):
+    # A Ctrl-C flushes the terminal's unread input: keys the REPL saw
+    # waiting can be gone when it reads them. Before the terminal was read
+    # without blocking, one such race in a few left the REPL waiting for a
+    # key that never came, with the ^C already taken.
+    child = spawn()
+    for _ in range(25):
+        child.send("abandoned = 1")
+        child.sendintr()
+        child.expect(PROMPT)
+    assert ask(child, "abandoned") == "nil"
+
+
 def test_ctrl_d_exits_with_status_0(spawn):
     child = spawn()
     assert ask(child, "1") == "1"
