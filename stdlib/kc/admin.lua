@@ -100,7 +100,8 @@ end
 
 --- Opens a new file readable by its owner only (0600) for secrets; refuses
 --- a file that exists, so no secret is written over or beside another's
---- (unless a resumed --journal run writes its own file again).
+--- (unless a resumed --journal run writes its own file again). Under
+--- --dry-run nothing is made and what is written goes nowhere.
 function M.secret_file(path)
   local f = io.open(path, "r")
   if f then
@@ -109,6 +110,13 @@ function M.secret_file(path)
     -- run of the same command made is written again, whole.
     if not require("kc.journal").resuming() then error("'" .. path .. "' exists: secrets go to a new file", 0) end
     local out, err = io.open(path, "w")
+    if not out then error(err, 0) end
+    return out
+  end
+  -- A dry run makes no secret, so it makes no file: one full of
+  -- placeholders would stand in the way of the real run (it must be new).
+  if require("kc.plan").active() then
+    local out, err = io.open("/dev/null", "w")
     if not out then error(err, 0) end
     return out
   end

@@ -133,6 +133,15 @@ local function parent_label(r, params, hint)
   return (pr.noun or pr.record) .. " " .. name
 end
 
+-- " in service account ci" for an update or a delete of a record nested in
+-- another (two credentials can share a name); nothing for one in an
+-- organization, which the line's name already tells apart.
+local function nested_in(r, params, hint)
+  if r.parent == "organizations" then return "", nil end
+  local parent = parent_label(r, params, hint)
+  return parent and " in " .. parent or "", parent
+end
+
 -- The record an update or a delete is about: the script's, a planned one,
 -- or the server's (a read). Returns nil, err when the read fails.
 local function current(r, op, t, params, hint, transport)
@@ -220,10 +229,11 @@ local function plan_update(r, op, t, body, params, hint, transport)
     end
   end
   local name = label_of(r, cur) or (r.id and params[r.id]) or r.record
-  local line = ("~ update %s %s"):format(r.noun or r.record, show(name))
+  local where, parent = nested_in(r, params, hint)
+  local line = ("~ update %s %s%s"):format(r.noun or r.record, show(name), where)
   if #parts > 0 then line = line .. ": " .. concat(parts, ", ") end
-  record { action = "update", resource = r.noun or r.record, label = name, method = t.method, path = t.path,
-    changes = diffs, line = line }
+  record { action = "update", resource = r.noun or r.record, label = name, parent = parent, method = t.method,
+    path = t.path, changes = diffs, line = line }
   return true, rec, meta(200)
 end
 
@@ -236,8 +246,9 @@ local function plan_delete(r, op, t, params, hint, transport)
     if id then by_id[id] = nil end
   end
   by_path[t.path] = nil
-  record { action = "delete", resource = r.noun or r.record, label = name, method = t.method, path = t.path,
-    line = ("- delete %s %s"):format(r.noun or r.record, show(name)) }
+  local where, parent = nested_in(r, params, hint)
+  record { action = "delete", resource = r.noun or r.record, label = name, parent = parent, method = t.method,
+    path = t.path, line = ("- delete %s %s%s"):format(r.noun or r.record, show(name), where) }
   return true, true, meta(204)
 end
 
@@ -314,6 +325,12 @@ function plan.start(k, opts)
   kc = k
   out = opts.out
   active = true
+end
+
+--- True during a dry run: a script's own files are not written either
+--- (admin.secret_file).
+function plan.active()
+  return active
 end
 
 --- Adds kc.planned to kc.

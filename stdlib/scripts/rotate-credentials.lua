@@ -28,6 +28,7 @@ if #accounts == 0 then
   return { rotated = 0 }
 end
 
+local dry_run = require("kc.plan").active()
 local out = admin.secret_file(opts.secrets)
 local w = kc.csv.writer(out, { columns = { "service_account", "service_account_id", "name", "client_id", "client_secret" } })
 local created = kc.parallel(accounts, function(a)
@@ -38,7 +39,8 @@ local created = kc.parallel(accounts, function(a)
 end, { concurrency = opts.concurrency, progress = "create", on_error = "continue" })
 w:close()
 out:close()
-io.stderr:write(("rotate-credentials: %d new credentials, secrets in %s\n"):format(created.ok, opts.secrets))
+io.stderr:write(("rotate-credentials: %d new credentials, %s\n"):format(created.ok,
+  dry_run and "no secrets file under --dry-run" or "secrets in " .. opts.secrets))
 
 local old = {}
 for i, a in ipairs(accounts) do
@@ -60,7 +62,7 @@ if #old > 0 and not opts.keep_old
   end, { concurrency = opts.concurrency, progress = "delete", on_error = "continue" })
 end
 local summary = { created = created.ok, failed = created.failed + (deleted and deleted.failed or 0),
-  deleted = deleted and deleted.ok or 0, kept = deleted and 0 or #old, secrets = opts.secrets }
+  deleted = deleted and deleted.ok or 0, kept = deleted and 0 or #old, secrets = not dry_run and opts.secrets or nil }
 io.stderr:write(("rotate-credentials: %d created, %d old deleted, %d old kept, %d failed\n"):format(
   summary.created, summary.deleted, summary.kept, summary.failed))
 if summary.failed > 0 then os.exit(1, true) end

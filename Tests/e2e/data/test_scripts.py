@@ -194,6 +194,27 @@ def test_audit(sb):
     assert writes(sb) == []
 
 
+def test_rotate_credentials_dry_run_makes_no_secrets_file(sb, tmp_path):
+    # A dry run has no secret to keep: a file of placeholders would only
+    # stand in the way of the real run, which needs a new file.
+    secrets = tmp_path / "secrets.csv"
+    sb.clear_requests()
+    r = run(sb, "--dry-run", "--run", "rotate-credentials", "--org", "acme", "--secrets", str(secrets), "--yes")
+    assert r.returncode == 0, r.stderr
+    assert not secrets.exists()
+    assert "no secrets file under --dry-run" in r.stderr
+    assert "- delete credential key-1 in service account ci" in r.stderr.splitlines()
+    assert writes(sb) == []
+    # as a real run would, it refuses a file that is there
+    secrets.write_text("keep me\n")
+    r = run(sb, "--dry-run", "--run", "rotate-credentials", "--org", "acme", "--secrets", str(secrets), "--yes")
+    assert r.returncode == 1 and "exists" in r.stderr
+    assert secrets.read_text() == "keep me\n"
+    r = run(sb, "--run", "rotate-credentials", "--org", "acme", "--secrets", str(tmp_path / "real.csv"), "--yes")
+    assert r.returncode == 0, r.stderr
+    assert len(rows(tmp_path / "real.csv")) == 2
+
+
 def test_rotate_credentials_resumes_under_a_journal(sb, tmp_path):
     # A journaled rotation stopped after its creates (the deletes left in
     # flight: the journal edited as a kill would leave it) resumes with the

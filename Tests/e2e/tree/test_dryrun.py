@@ -136,8 +136,9 @@ def test_dry_run_plans_every_other_write(sandbox):
         f"- delete user {user}",
         f"- delete invitation {invitee}",
         '~ update service account backup: description "Demo service account backup" -> nightly',
-        "~ update credential key-1: name key-1 -> renamed",
-        "- delete credential key-2",
+        # a credential's line names its service account: two can share a name
+        "~ update credential key-1 in service account backup: name key-1 -> renamed",
+        "- delete credential key-2 in service account backup",
         "- delete sso connection https://idp.acme.com",
     ]:
         assert line in lines, r.err
