@@ -37,6 +37,8 @@ final class ConsoleTests: XCTestCase {
     XCTAssertEqual(redacted(#"k = "kcsb_abcdefghijklmnopqrstuvwxyz""#), #"k = "<redacted>""#)
     XCTAssertEqual(redacted("sso:update{client_secret = os.getenv('S')}"), "sso:update{client_secret = os.getenv('S')}")
     XCTAssertEqual(redacted("1 + 1"), "1 + 1")
+    // the client's own secrets, from the same list as the description's
+    XCTAssertEqual(redacted("c = {api_key = 'k1', password = 'p'}"), "c = {api_key = '<redacted>', password = '<redacted>'}")
   }
 
   func testKcTableRendersRows() throws {

@@ -676,19 +676,6 @@ function api.route(method, path)
   end
 end
 
---- True when a field or body parameter named `name` holds a secret: marked
---- `secret` among `params`, or named so ("client_secret"). Plans, journals
---- and traces never keep its value.
----@param name any
----@param params? kc.api.Param[]
-function api.is_secret(name, params)
-  if type(name) == "string" and name:lower():find("secret", 1, true) then return true end
-  for _, p in ipairs(params or {}) do
-    if p.name == name then return p.secret == true end
-  end
-  return false
-end
-
 --- Calls fn(field) for every field and parameter in the description
 --- (records', operations' and types', nested ones too): how the completer
 --- finds enums and the redactor finds secrets.
@@ -705,6 +692,29 @@ function api.each_field(fn)
     for _, op in ipairs(r.operations) do walk(op.params) end
   end
   for _, t in ipairs(api.types or {}) do walk(t.fields) end
+end
+
+--- Names whose values are secrets wherever they appear: every field and
+--- parameter marked `secret` above, and the client's own (an API key, the
+--- tokens it is given). The REPL's history redactor keeps these out too.
+---@type table<string, boolean>
+api.secret_names = { api_key = true, access_token = true, refresh_token = true, password = true }
+api.each_field(function(p)
+  if p.secret then api.secret_names[p.name] = true end
+end)
+
+--- True when a field or body parameter named `name` holds a secret: one of
+--- `secret_names`, marked `secret` among `params`, or named so
+--- ("client_secret"). Plans, journals and traces never keep its value.
+---@param name any
+---@param params? kc.api.Param[]
+function api.is_secret(name, params)
+  if type(name) ~= "string" then return false end
+  if api.secret_names[name] or name:lower():find("secret", 1, true) then return true end
+  for _, p in ipairs(params or {}) do
+    if p.name == name then return p.secret == true end
+  end
+  return false
 end
 
 return api

@@ -10,13 +10,8 @@ local M = {}
 
 M.MARK = "<redacted>"
 
--- Names of secret fields: every parameter or field marked secret in api.lua,
--- and the client's own (api_key, client_secret in a config).
-local names = { api_key = true, client_secret = true, access_token = true, refresh_token = true, password = true }
-api.each_field(function(p)
-  if p.secret then names[p.name] = true end
-end)
-M.names = names
+-- Names of secret fields: the one list, api.lua's.
+local names = api.secret_names
 
 -- Shapes of Keycard secrets: prefixed keys and tokens (kcsb_..., kcat_...,
 -- kcsec_...), and JWTs (three base64url parts, the first from '{"').
