@@ -530,7 +530,14 @@ function journal.finish(_, ok)
   if #notes > 0 then parts[1] = parts[1] .. " (" .. concat(notes, ", ") .. ")" end
   parts[#parts + 1] = (counts.failed or 0) .. " failed"
   parts[#parts + 1] = (counts.sent or 0) .. " uncertain"
-  local tail = open_steps > 0 and "; run the same command again to resume" or ""
+  -- A run that reached its end with failures only (bad data the script let
+  -- pass, say) has nothing to resume: a rerun sends those steps again.
+  local tail = ""
+  if (counts.sent or 0) > 0 or (open_steps > 0 and not ok) then
+    tail = "; run the same command again to resume"
+  elseif open_steps > 0 then
+    tail = ("; the same command again retries the failed (kcsh --show-journal %s lists them)"):format(file)
+  end
   io.stderr:write(("kcsh: journal %s: %s%s\n"):format(file, concat(parts, ", "), tail))
 end
 

@@ -23,7 +23,8 @@ from treelib import KCSH, ROOT, clean_env
 
 REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{12})")
 SUMMARY = re.compile(r"^kcsh: journal (.+): (\d+) done(?: \(([^)]*)\))?, (\d+) failed, (\d+) uncertain"
-                     r"(; run the same command again to resume)?$", re.M)
+                     r"(; run the same command again to (resume)|; the same command again (retries) the failed"
+                     r" \(kcsh --show-journal \S+ lists them\))?$", re.M)
 WRITES = {"POST", "PATCH", "DELETE"}
 
 
@@ -46,11 +47,13 @@ def run(sandbox, cmd, env=None, timeout=120):
 
 
 def summary(err):
-    """The journal's exit line: (done, notes, failed, uncertain, resume)."""
+    """The journal's exit line: (done, notes, failed, uncertain, what a rerun
+    does): "resume" (a run that stopped or left steps in flight), "retries"
+    (a run that reached its end with failed steps), or "" (nothing left)."""
     m = SUMMARY.findall(err)
     assert len(m) == 1, f"expected one journal line on stderr:\n{err}"
-    _, done, notes, failed, unc, resume = m[0]
-    return int(done), notes, int(failed), int(unc), bool(resume)
+    _, done, notes, failed, unc, _, resume, retries = m[0]
+    return int(done), notes, int(failed), int(unc), resume or retries
 
 
 def log(sandbox, after=0):
@@ -175,13 +178,13 @@ def test_killed_at_random_points_then_rerun_makes_each_change_exactly_once(tmp_p
             if r.returncode == 0:
                 break
             # A run under faults may fail for want of retries; it must say to resume.
-            assert summary(r.err)[4], r.err
+            assert summary(r.err)[4] == "resume", r.err
         else:
             pytest.fail(f"no run finished:\n{r.stderr}")
         org_id = r.stdout.split()[-1]
         done, notes, failed, unc, resume = summary(r.stderr)
         total = 1 + N_INVITES + 2 * N_ACCOUNTS
-        assert (done, failed, unc, resume) == (total, 0, 0, False), r.stderr
+        assert (done, failed, unc, resume) == (total, 0, 0, ""), r.stderr
         assert "answered from the journal" in notes
         # The faults and kills left steps uncertain, and the reruns found them.
         hows = [st["how"] for st in steps(journal)]
@@ -207,7 +210,7 @@ def test_killed_at_random_points_then_rerun_makes_each_change_exactly_once(tmp_p
         again = run(s, cmd)
         assert again.returncode == 0, again.stderr
         assert again.stdout.split()[-1] == org_id
-        assert summary(again.stderr) == (total, f"{total} answered from the journal", 0, 0, False)
+        assert summary(again.stderr) == (total, f"{total} answered from the journal", 0, 0, "")
         assert writes(log(s, mark)) == []
         assert "finished " in show(journal).splitlines()[0]
     finally:
@@ -303,7 +306,7 @@ def test_ctrl_c_stops_the_run_and_a_rerun_finishes_without_duplicates(tmp_path):
         assert p.returncode == 1, (p.returncode, out, err)
         assert "interrupted" in err
         done, _, failed, unc, resume = summary(err)
-        assert resume and 1 <= done < 201 and failed + unc <= 16, err
+        assert resume == "resume" and 1 <= done < 201 and failed + unc <= 16, err
         s.faults("")
         r = run(s, cmd)
         assert r.returncode == 0, r.stderr
@@ -347,7 +350,7 @@ def test_an_error_half_way_then_a_fixed_rerun_answers_the_first_half_from_the_jo
         first = run(s, cmd, env={"HALF_BOOM": "1"})
         assert first.returncode == 1
         assert "boom" in first.stderr
-        assert summary(first.stderr) == (8, "", 0, 0, False)  # every step done: the script failed, not a write
+        assert summary(first.stderr) == (8, "", 0, 0, "")  # every step done: the script failed, not a write
         assert "finished" not in show(journal).splitlines()[0].replace("not finished", "")
         mark = marker(s)
         second = run(s, cmd)
@@ -358,7 +361,7 @@ def test_an_error_half_way_then_a_fixed_rerun_answers_the_first_half_from_the_jo
         sent = writes(log(s, mark))
         assert [q["method"] for q in sent] == ["POST"] * 3, sent
         assert all(q["path"].endswith("/invitations") for q in sent)
-        assert summary(second.stderr) == (11, "8 answered from the journal", 0, 0, False)
+        assert summary(second.stderr) == (11, "8 answered from the journal", 0, 0, "")
         org_id = first.stdout.split()[1]
         assert len(collect(s, f"/organizations/{org_id}/invitations")) == 8
         assert "finished " in show(journal).splitlines()[0]
@@ -459,17 +462,17 @@ def test_usage_errors_and_the_environment_variable(tmp_path, demo):
     assert (r.returncode, r.stdout, r.stderr) == (0, "ran\n", "") and not j.exists()
     first = run(demo, [str(KCSH), str(script)], env={"KCSH_JOURNAL": str(j)})
     assert first.returncode == 0, first.stderr
-    assert summary(first.stderr) == (1, "", 0, 0, False)
+    assert summary(first.stderr) == (1, "", 0, 0, "")
     mark = marker(demo)
     again = run(demo, [str(KCSH), "--journal", str(j), str(script)])  # the same command, named the other way
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
-    assert summary(again.stderr) == (1, "1 answered from the journal", 0, 0, False)
+    assert summary(again.stderr) == (1, "1 answered from the journal", 0, 0, "")
     assert writes(log(demo, mark)) == []
     # -e is a script too.
     e = run(demo, [str(KCSH), "-e", "print(1)"], env={"KCSH_JOURNAL": str(tmp_path / "e.journal")})
     assert e.returncode == 0 and e.stdout == "1\n", e.stderr
-    assert summary(e.stderr) == (0, "", 0, 0, False)
+    assert summary(e.stderr) == (0, "", 0, 0, "")
 
 
 # --- 7. --show-journal ------------------------------------------------------------------
@@ -496,7 +499,7 @@ def test_show_journal_text_and_json_without_secrets(tmp_path, demo):
     assert r.returncode == 0, r.stderr
     secret = r.stdout.strip()
     assert len(secret) >= 8
-    assert summary(r.stderr) == (5, "", 2, 0, True)
+    assert summary(r.stderr) == (5, "", 2, 0, "retries")  # the script caught both failures
     text = show(journal)
     lines = text.splitlines()
     assert re.fullmatch(rf"journal {re.escape(str(journal))}: `kcsh {re.escape(str(script))}`, "
@@ -558,7 +561,7 @@ def test_updates_and_deletes_once_and_an_uncertain_delete_that_answers_404_is_do
     mark = marker(demo)
     again = run(demo, cmd)
     assert again.returncode == 0 and again.stdout == r.stdout, again.stderr
-    assert summary(again.stderr) == (5, "5 answered from the journal", 0, 0, False)
+    assert summary(again.stderr) == (5, "5 answered from the journal", 0, 0, "")
     assert writes(log(demo, mark)) == []
     st = {s_["method"]: s_ for s_ in steps(journal) if s_["method"] in ("PATCH", "DELETE")}
     assert st["DELETE"]["path"].endswith(f"/service-accounts/{gone_id}")
@@ -575,7 +578,7 @@ def test_updates_and_deletes_once_and_an_uncertain_delete_that_answers_404_is_do
     patch = [q for q in sent if q["method"] == "PATCH"][0]
     assert int(REQUEST_ID.fullmatch(patch["request_id"]).group(1), 16) == st["PATCH"]["seq"]
     d, notes, f, u, resume = summary(third.stderr)
-    assert (d, f, u, resume) == (5, 0, 0, False) and "3 answered from the journal" in notes \
+    assert (d, f, u, resume) == (5, 0, 0, "") and "3 answered from the journal" in notes \
         and "1 reconciled" in notes, third.stderr
     text = show(journal)
     assert re.search(rf"  #{st['DELETE']['seq']} DELETE \S+/service-accounts/{gone_id} \(reconciled\)", text), text
@@ -645,7 +648,7 @@ def test_uncertain_creates_are_found_by_natural_key_and_a_credential_is_made_aga
     gets = {q["path"] for q in sent if q["method"] == "GET"}
     assert f"/organizations/{org_id}/invitations" in gets and f"/organizations/{org_id}/service-accounts" in gets
     d, notes, f, u, resume = summary(again.stderr)
-    assert (d, f, u, resume) == (6, 0, 0, False) and "3 answered from the journal" in notes \
+    assert (d, f, u, resume) == (6, 0, 0, "") and "3 answered from the journal" in notes \
         and "3 reconciled" in notes, again.stderr
     text = show(journal)
     assert re.search(rf"  #{inv['seq']} POST \S+/invitations \S+ \(reconciled\)", text), text
@@ -684,7 +687,7 @@ def test_a_journal_in_use_is_refused_and_still_shown(tmp_path, demo):
     finally:
         out, err = p.communicate("\n", timeout=30)
     assert p.returncode == 0, err
-    assert summary(err) == (1, "", 0, 0, False)
+    assert summary(err) == (1, "", 0, 0, "")
 
 
 def test_os_exit_after_every_step_is_done_commits_and_finishes_the_journal(tmp_path, demo):
@@ -695,7 +698,7 @@ def test_os_exit_after_every_step_is_done_commits_and_finishes_the_journal(tmp_p
     cmd = argv(script, journal)
     r = run(demo, cmd)
     assert r.returncode == 0, r.stderr
-    assert summary(r.stderr) == (1, "", 0, 0, False)
+    assert summary(r.stderr) == (1, "", 0, 0, "")
     mark = marker(demo)
     again = run(demo, cmd)
     assert again.returncode == 0 and again.stdout == r.stdout, again.stderr
@@ -722,7 +725,7 @@ def test_a_write_that_never_reached_a_server_stays_uncertain(tmp_path):
                            stdin=subprocess.DEVNULL)
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == ["false", "transport"]
-        assert summary(r.stderr) == (0, "", 0, 1, True)
+        assert summary(r.stderr) == (0, "", 0, 1, "resume")
     r = subprocess.run([str(KCSH), "--show-journal", str(journal), "--json"], env=env, cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
