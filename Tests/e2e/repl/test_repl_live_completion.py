@@ -80,14 +80,25 @@ def test_a_slow_sandbox_does_not_hold_the_prompt(spawn, own_sandbox):
     sb = own_sandbox
     child = on(spawn, sb)
     assert ask(child, 'org = kc.org("acme")') == ""
+    assert sb.delete("/_sandbox/requests").status_code == 204
     sb.faults("latency=2s")
     try:
         sent = time.monotonic()
         child.send('org.users:get("\t')
+        # The Tab asks for the users, gives up after ~300 ms (the bell: no
+        # candidates) and leaves the line to edit; 1 s leaves room for a
+        # loaded machine, the sandbox takes 2 s.
+        child.expect_exact("\a")
+        assert time.monotonic() - sent < 1.0
+        child.send("x")
+        child.expect_exact("x")
         child.sendintr()
         child.expect(PROMPT)
-        # the Tab gave up after ~300 ms; 1 s leaves room for a loaded machine
-        assert time.monotonic() - sent < 1.0
-        assert ask(child, "1") == "1"
     finally:
         sb.faults("")
+    assert ask(child, "1") == "1"
+    # The request was made (and is logged once its 2 s are up).
+    deadline = time.monotonic() + 10
+    while not requests_seen(sb) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [m for m, path in requests_seen(sb) if path.endswith("/users")] == ["GET"]
