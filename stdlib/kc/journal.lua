@@ -341,29 +341,17 @@ local function carry_out(row, t, op, body, transport, check)
   end
 end
 
--- The body of a request as a table (a string body is JSON already).
-local function body_of(t)
-  local body = t.body
-  if type(body) == "string" then
-    local ok, decoded = pcall(kc.json.decode, body)
-    body = ok and decoded or { ["(raw)"] = body }
-  end
-  return type(body) == "table" and body or {}
-end
-
 --- The write mode's write: journals `t` (kc.request's arguments) and answers
 --- it (ok, value, meta), from the journal when it is done already.
 ---@param t kc.RequestArgs
----@param hint? {op: kc.api.Operation}
+---@param w table what the write is (request.lua's describe)
 ---@param transport fun(t: table): boolean, any, table?
-function journal.write(t, hint, transport)
-  local method = t.method:upper()
-  local op = hint and hint.op or api.route(method, t.path)
+function journal.write(t, w, transport)
+  local method, op = w.method, w.op
   -- Not a change (the token exchange): an old answer would be a stale token.
   if op and op.returns then return transport(t) end
-  local body = body_of(t)
-  local params = op and op.params
-  local text = t.body ~= nil and canonical(body, params) or nil
+  local text = nil
+  if w.body then text = canonical(w.body, op and op.params) elseif t.body ~= nil then text = tostring(t.body) end
   local query = t.query and next(t.query) and canonical(t.query) or nil
   local key = step_key(method, t.path, query, text)
   local n = (seen[key] or 0) + 1
@@ -395,7 +383,7 @@ function journal.write(t, hint, transport)
     steps[key .. "#" .. n] = row
   end
   sync() -- the intent is durable before the request leaves
-  return carry_out(row, t, op, body, transport, check)
+  return carry_out(row, t, op, w.body or {}, transport, check)
 end
 
 -- A new journal, whole or not at all: made under another name and renamed

@@ -121,10 +121,10 @@ local function record(change)
 end
 
 -- The parent's name in a line: "acme", or "service account ci".
-local function parent_label(r, params, hint)
+local function parent_label(r, params, w)
   local pr = r.parent and api.by_name[r.parent]
   if not pr then return nil end
-  local rec = hint and hint.parent
+  local rec = w.parent
   local id = pr.id and params[pr.id]
   if not rec and id then rec = by_id[id] end
   local name = label_of(pr, rec) or id
@@ -136,16 +136,16 @@ end
 -- " in service account ci" for an update or a delete of a record nested in
 -- another (two credentials can share a name); nothing for one in an
 -- organization, which the line's name already tells apart.
-local function nested_in(r, params, hint)
+local function nested_in(r, params, w)
   if r.parent == "organizations" then return "", nil end
-  local parent = parent_label(r, params, hint)
+  local parent = parent_label(r, params, w)
   return parent and " in " .. parent or "", parent
 end
 
 -- The record an update or a delete is about: the script's, a planned one,
 -- or the server's (a read). Returns nil, err when the read fails.
-local function current(r, op, t, params, hint, transport)
-  if hint and hint.record then return hint.record end
+local function current(r, op, t, params, w, transport)
+  if w.record then return w.record end
   local id = r.id and params[r.id]
   if id and by_id[id] then return by_id[id] end
   if by_path[t.path] then return by_path[t.path] end
@@ -158,7 +158,7 @@ local function current(r, op, t, params, hint, transport)
   return nil
 end
 
-local function plan_create(r, op, t, body, params, hint)
+local function plan_create(r, op, t, body, params, w)
   local rec = {}
   for k, v in pairs(body) do
     if not is_secret(k, op.params) and v ~= kc.null then rec[k] = v end
@@ -198,7 +198,7 @@ local function plan_create(r, op, t, body, params, hint)
       end
     end
   end
-  local parent = parent_label(r, params, hint)
+  local parent = parent_label(r, params, w)
   local line = ("+ create %s %s"):format(r.noun or r.record, show(name))
   if #extra > 0 then line = line .. " (" .. concat(extra, ", ") .. ")" end
   if parent then line = line .. " in " .. parent end
@@ -207,13 +207,13 @@ local function plan_create(r, op, t, body, params, hint)
   return true, rec, meta(201)
 end
 
-local function plan_update(r, op, t, body, params, hint, transport)
-  local cur, err = current(r, op, t, params, hint, transport)
+local function plan_update(r, op, t, body, params, w, transport)
+  local cur, err = current(r, op, t, params, w, transport)
   if err then return false, err end
   local rec = apply(copy(cur or {}), body, op)
   if rec.id == nil and r.id then rec.id = params[r.id] end
   planned[rec] = true
-  if hint and hint.record then planned[hint.record] = true end
+  if w.record then planned[w.record] = true end
   if by_id[rec.id] then by_id[rec.id] = rec end
   if by_path[t.path] then by_path[t.path] = rec end
 
@@ -229,7 +229,7 @@ local function plan_update(r, op, t, body, params, hint, transport)
     end
   end
   local name = label_of(r, cur) or (r.id and params[r.id]) or r.record
-  local where, parent = nested_in(r, params, hint)
+  local where, parent = nested_in(r, params, w)
   local line = ("~ update %s %s%s"):format(r.noun or r.record, show(name), where)
   if #parts > 0 then line = line .. ": " .. concat(parts, ", ") end
   record { action = "update", resource = r.noun or r.record, label = name, parent = parent, method = t.method,
@@ -237,8 +237,8 @@ local function plan_update(r, op, t, body, params, hint, transport)
   return true, rec, meta(200)
 end
 
-local function plan_delete(r, op, t, params, hint, transport)
-  local cur, err = current(r, op, t, params, hint, transport)
+local function plan_delete(r, op, t, params, w, transport)
+  local cur, err = current(r, op, t, params, w, transport)
   if err then return false, err end
   local name = label_of(r, cur) or (r.id and params[r.id]) or r.record
   if cur then
@@ -246,7 +246,7 @@ local function plan_delete(r, op, t, params, hint, transport)
     if id then by_id[id] = nil end
   end
   by_path[t.path] = nil
-  local where, parent = nested_in(r, params, hint)
+  local where, parent = nested_in(r, params, w)
   record { action = "delete", resource = r.noun or r.record, label = name, parent = parent, method = t.method,
     path = t.path, line = ("- delete %s %s%s"):format(r.noun or r.record, show(name), where) }
   return true, true, meta(204)
@@ -254,19 +254,11 @@ end
 
 --- The write mode's write: plans `t` (kc.request's arguments) and answers it.
 ---@param t kc.RequestArgs
----@param hint? {op: kc.api.Operation, record?: table, parent?: table}
+---@param w table what the write is (request.lua's describe)
 ---@param transport fun(t: table): boolean, any, table?
-function plan.write(t, hint, transport)
-  local method = t.method:upper()
-  local op, params = match(method, t.path)
-  if hint and hint.op then op = hint.op end
-  params = params or {}
-  local body = t.body
-  if type(body) == "string" then
-    local ok, decoded = pcall(kc.json.decode, body)
-    body = ok and decoded or {}
-  end
-  if type(body) ~= "table" then body = {} end
+function plan.write(t, w, transport)
+  local method, op, params = w.method, w.op, w.params
+  local body = w.body or {}
   if not op then
     -- A write the description does not know: planned by its verb.
     local action = method == "POST" and "create" or method == "DELETE" and "delete" or "update"
@@ -286,9 +278,9 @@ function plan.write(t, hint, transport)
     planned[answer] = true
     return true, answer, meta(200)
   end
-  if method == "POST" then return plan_create(r, op, t, body, params, hint) end
-  if method == "DELETE" then return plan_delete(r, op, t, params, hint, transport) end
-  return plan_update(r, op, t, body, params, hint, transport)
+  if method == "POST" then return plan_create(r, op, t, body, params, w) end
+  if method == "DELETE" then return plan_delete(r, op, t, params, w, transport) end
+  return plan_update(r, op, t, body, params, w, transport)
 end
 
 --- The write mode's read: a read of a planned record or of a collection

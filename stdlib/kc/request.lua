@@ -3,11 +3,12 @@
 -- the field names, turns failures into kc.Error values and wraps the async
 -- handle. Every request of the tree goes through here.
 
+local api = require("kc.api")
 local check = require("kc.check")
 local parallel = require("kc.parallel")
 local confirm = require("kc.confirm")
 
-local type, pairs, ipairs, error, setmetatable = type, pairs, ipairs, error, setmetatable
+local type, pairs, ipairs, error, setmetatable, pcall = type, pairs, ipairs, error, setmetatable, pcall
 
 local request = {}
 
@@ -34,9 +35,9 @@ end
 
 -- The write mode (DESIGN.md, "Bulk runs"): nil when writes are sent as they
 -- come, or the module of --dry-run (kc.plan) or --journal (kc.journal): its
--- write(t, hint, transport) answers every write (ok, value, meta, as the
--- transport does), and read(t), if it has one, may answer a read (nil: send
--- it).
+-- write(t, w, transport) answers every write (ok, value, meta, as the
+-- transport does; `w` is what the write is, from `describe`), and read(t),
+-- if it has one, may answer a read (nil: send it).
 local mode
 
 local raw, raw_async -- the native functions, from install
@@ -59,22 +60,45 @@ local function transport(t)
   return raw(t)
 end
 
+-- What a write is, worked out once for the mode: its method (upper case);
+-- its operation in the description (the tree's, else found by its path; nil
+-- for a path the description does not know) and the path's parameters; its
+-- body as a table (a JSON string decoded; nil when there is none or it is
+-- not JSON); and what the tree knows (the record and the parent it was made
+-- on).
+---@return {method: string, op?: kc.api.Operation, params: table<string, string>, body?: table, record?: table, parent?: table}
+local function describe(t, hint)
+  local method = t.method:upper()
+  local op, params = api.route(method, t.path)
+  if hint and hint.op then op = hint.op end
+  local body = t.body
+  if type(body) == "string" then
+    local ok, decoded = pcall(kc.json.decode, body)
+    body = ok and decoded or nil
+  end
+  return { method = method, op = op, params = params or {}, body = type(body) == "table" and body or nil,
+    record = hint and hint.record, parent = hint and hint.parent }
+end
+
 local function is_write(t)
   local m = t.method
   return m ~= nil and m ~= "GET" and m ~= "get" and m ~= "HEAD" and m ~= "head"
 end
 
+-- Under a write mode, its answer to `t` (a write's always, a read's maybe);
+-- nil: send it. `hint` is what the tree knows of a write: {op, record,
+-- parent}.
+local function by_mode(t, hint)
+  if not mode then return nil end
+  if is_write(t) then return mode.write(t, describe(t, hint), transport) end
+  if mode.read then return mode.read(t) end
+end
+
 -- The one path of every request: the tree's, kc.request's, request_async's
 -- and kc.parallel tasks'. A write goes to the mode, when there is one.
--- `hint` is what the tree knows of the write: {op, record, parent}.
 local function call(t, hint)
-  if mode then
-    if is_write(t) then return mode.write(t, hint, transport) end
-    if mode.read then
-      local ok, value, meta = mode.read(t)
-      if ok ~= nil then return ok, value, meta end
-    end
-  end
+  local ok, value, meta = by_mode(t, hint)
+  if ok ~= nil then return ok, value, meta end
   return transport(t)
 end
 
@@ -163,17 +187,9 @@ function request.install(kc_table, native)
   ---@return kc.Pending
   function kc.request_async(t)
     check_fields(t, "request_async")
-    if mode then
-      -- The mode answers a write, and may answer a read: then the handle
-      -- holds the answer already.
-      local ok, value, meta
-      if is_write(t) then
-        ok, value, meta = mode.write(t, nil, transport)
-      elseif mode.read then
-        ok, value, meta = mode.read(t)
-      end
-      if ok ~= nil then return setmetatable({ _ok = ok, _value = value, _meta = meta }, Pending) end
-    end
+    -- A mode's answer: the handle holds it already.
+    local ok, value, meta = by_mode(t)
+    if ok ~= nil then return setmetatable({ _ok = ok, _value = value, _meta = meta }, Pending) end
     local sched = parallel.current()
     if sched then
       local id = sched.start(t)

@@ -120,6 +120,9 @@ local creds = sa.credentials:list().items
 creds[1]:update{name = "renamed"}
 creds[2]:delete()
 kc.org("acme").sso:disable()
+local h = kc.request_async{method = "POST", path = "/organizations/acme/invitations",
+  body = '{"email": "async@acme.com", "role": "org_viewer"}'}
+assert(kc.planned(h:wait()))
 print(u.email, inv.email)
 '''
 
@@ -140,6 +143,7 @@ def test_dry_run_plans_every_other_write(sandbox):
         "~ update credential key-1 in service account backup: name key-1 -> renamed",
         "- delete credential key-2 in service account backup",
         "- delete sso connection https://idp.acme.com",
+        "+ create invitation async@acme.com (org_viewer) in acme",  # a JSON text body, async
     ]:
         assert line in lines, r.err
-    assert lines[-1] == "Plan: 1 to create, 2 to update, 4 to delete."
+    assert lines[-1] == "Plan: 2 to create, 2 to update, 4 to delete."

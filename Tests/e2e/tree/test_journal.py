@@ -668,6 +668,35 @@ def test_uncertain_creates_are_found_by_natural_key_and_a_credential_is_made_aga
 
 # --- one run at a time; os.exit ---------------------------------------------------------------
 
+ASYNC = r'''
+local org = kc.organizations:create{ name = "Async" }  -- its own: the demo sandbox is shared
+local h = kc.request_async{ method = "POST", path = "/organizations/" .. org.id .. "/invitations",
+  body = '{"role": "org_member", "email": "async@example.com"}' }
+local a = h:wait()
+-- the same body as a table, keys in another order: the same request, a second occurrence
+local ok, e = pcall(kc.request, { method = "POST", path = "/organizations/" .. org.id .. "/invitations",
+  body = { email = "async@example.com", role = "org_member" } })
+print(a.id, ok or e.status)
+'''
+
+
+def test_async_writes_and_text_bodies_are_steps_like_any_other(tmp_path, demo):
+    script = script_file(tmp_path, ASYNC)
+    journal = tmp_path / "async.journal"
+    first = run(demo, argv(script, journal))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.split()[1] == "409"  # a pending invitation for it exists
+    rows = steps(journal)
+    invites = rows[1:]
+    assert [(r["occurrence"], r["state"]) for r in invites] == [(1, "done"), (2, "failed")]
+    assert invites[0]["body"] == invites[1]["body"] == '{"email":"async@example.com","role":"org_member"}'
+    mark = marker(demo)
+    again = run(demo, argv(script, journal))
+    assert again.stdout == first.stdout, again.stderr
+    assert summary(again.stderr)[:3] == (2, "2 answered from the journal", 1)
+    assert [q["method"] for q in writes(log(demo, mark))] == ["POST"]  # only the failed one, again
+
+
 def test_a_journal_in_use_is_refused_and_still_shown(tmp_path, demo):
     script = script_file(tmp_path, 'local o = kc.org("initech")\n'
                                    'o.invitations:create{email = "inuse@initech.com", role = "org_member"}\n'
