@@ -70,9 +70,11 @@ struct ShellArguments {
   static func parse(_ argv: [String]) -> Outcome {
     let outcome = parseOptions(argv)
     // The sandbox has its own URL and key; a profile's would compete with them.
-    if case .run(let args) = outcome, args.long["sandbox"] != nil, args.long["profile"] != nil {
+    guard case .run(let args) = outcome else { return outcome }
+    if args.long["sandbox"] != nil, args.long["profile"] != nil {
       return .usage("'--sandbox' and '--profile' cannot be used together")
     }
+    if args.long["plan-out"] != nil, args.long["dry-run"] == nil { return .usage("'--plan-out' needs '--dry-run'") }
     return outcome
   }
 

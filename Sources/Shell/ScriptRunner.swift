@@ -70,8 +70,7 @@ final class ScriptRunner {
       CLIOutput.error(CLIUsage.lua(progname: progname, badOption: text[bad]))
       return 1
     case .usage(let message):
-      CLIOutput.error("\(progname): \(message)\n" + CLIUsage.help(progname: progname))
-      return 2
+      return usageError(message)
     case .help:
       CLIOutput.write(CLIUsage.help(progname: progname))
       return 0
@@ -91,10 +90,7 @@ final class ScriptRunner {
     let fromEnvironment = getenv("KCSH_JOURNAL").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     let journal = args.long["journal"]
       ?? (args.runsScript(argv.count) && args.long["show-journal"] == nil ? fromEnvironment : nil)
-    if journal != nil, let why = args.journalProblem(argv.count) {
-      CLIOutput.error("\(progname): \(why)\n" + CLIUsage.help(progname: progname))
-      return 2
-    }
+    if journal != nil, let why = args.journalProblem(argv.count) { return usageError(why) }
     if args.showVersion { printVersion() }
     if args.long["sandbox"] != nil {
       do {
@@ -127,10 +123,6 @@ final class ScriptRunner {
     options.planOut = args.long["plan-out"]
     options.journal = journal
     options.journalCommand = journal.map { _ in journalCommand(args) }
-    if options.planOut != nil && !options.dryRun {
-      CLIOutput.error("\(progname): '--plan-out' needs '--dry-run'\n" + CLIUsage.help(progname: progname))
-      return 2
-    }
     let target = KCModule.install(state, options: options)
     if let path = args.long["show-journal"] {
       return reported { () throws(LuaError) in try KCModule.showJournal(state, path: path, json: json) } ? 0 : 1
@@ -148,6 +140,12 @@ final class ScriptRunner {
     // A dry run ends with its plan, whether or not the script ran to its end.
     if options.dryRun && !reported({ () throws(LuaError) in try KCModule.finishPlan(state) }) { return 1 }
     return status
+  }
+
+  /// A bad kcsh option: the message, then the usage, on stderr; exit 2.
+  private func usageError(_ message: String) -> Int32 {
+    CLIOutput.error("\(progname): \(message)\n" + CLIUsage.help(progname: progname))
+    return 2
   }
 
   /// Runs one of the bulk modes' steps (KCModule): false, with its error

@@ -128,5 +128,7 @@ final class ArgumentTests: XCTestCase {
     XCTAssertEqual(usage(["--profile", "-e"]), "'--profile' needs argument")
     XCTAssertEqual(usage(["--trace=yes"]), "option '--trace' takes no argument")
     XCTAssertEqual(usage(["--sandbox", "--profile", "p"]), "'--sandbox' and '--profile' cannot be used together")
+    XCTAssertEqual(usage(["--plan-out", "p.json", "x.lua"]), "'--plan-out' needs '--dry-run'")
+    XCTAssertNil(usage(["--dry-run", "--plan-out", "p.json", "x.lua"]))
   }
 }
